@@ -1,0 +1,101 @@
+# smars-sim: set-up, tests, lint and the course servers.
+# Every target works from a fresh clone, and with `make -C path/to/repo TARGET`.
+
+SHELL   := /bin/bash
+PYTHON  ?= python3
+VENV    := .venv
+PY      := $(VENV)/bin/python
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings
+
+# Notebooks checked by nbval (only those that exist are passed to pytest).
+NOTEBOOKS = $(wildcard course/*.ipynb exercises/solutions/*.ipynb)
+NBVAL_OPTS = --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:randomly
+
+# `jupyter lab` refuses to start as root without --allow-root.
+ALLOW_ROOT = $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
+
+.DEFAULT_GOAL := help
+.PHONY: help install test lint format lab bench console exercises reset-exercises clean distclean
+
+help:
+	@echo "make install          create .venv and install -e '.[course,test]'"
+	@echo "make test             unit tests, nbval over the notebooks, browser tests"
+	@echo "make lint             ruff check, ruff format --check, mypy"
+	@echo "make format           ruff format + ruff check --fix"
+	@echo "make lab              JupyterLab on course/"
+	@echo "make console          Voila on course/console.ipynb"
+	@echo "make bench            python benchmarks/run.py"
+	@echo "make exercises        build the exercise notebooks"
+	@echo "make reset-exercises EX=NAME   reset one exercise"
+	@echo "make clean / distclean         remove build artefacts (distclean: also .venv)"
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --upgrade pip
+
+# Re-run the install only when pyproject.toml changes.
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install -e '.[course,test]'
+	@# Silence JupyterLab's "official Jupyter news?" toast in this venv.
+	mkdir -p $(LAB_SETTINGS)
+	printf '%s\n' '{"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": false}}' > $(LAB_SETTINGS)/overrides.json
+	touch $@
+
+install: $(STAMP)
+
+# pytest exits 5 when it collects no test: the notebook and browser steps treat
+# that as "nothing to run", the unit-test step does not.
+test: $(STAMP)
+	$(BIN)/pytest tests --ignore=tests/browser
+	@nbs="$(NOTEBOOKS)"; \
+	if [ -z "$$nbs" ]; then \
+	  echo "nbval: no notebooks in course/ or exercises/solutions/, skipping"; \
+	else \
+	  echo "nbval: $$nbs"; \
+	  rc=0; $(BIN)/pytest $(NBVAL_OPTS) $$nbs || rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "nbval: no cells collected, skipping"; \
+	  elif [ $$rc -ne 0 ]; then exit $$rc; fi; \
+	fi
+	@if [ ! -d tests/browser ]; then \
+	  echo "browser tests: no tests/browser directory, skipping"; \
+	else \
+	  rc=0; $(BIN)/pytest tests/browser -m browser || rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "browser tests: none collected, skipping"; \
+	  elif [ $$rc -ne 0 ]; then exit $$rc; fi; \
+	fi
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab $(ALLOW_ROOT) course/
+
+bench: $(STAMP)
+	$(PY) benchmarks/run.py
+
+console: $(STAMP)
+	$(BIN)/voila course/console.ipynb --no-browser \
+	  --MappingKernelManager.cull_idle_timeout=600 \
+	  --MappingKernelManager.cull_interval=60
+
+exercises: $(STAMP)
+	$(PY) -m smars_sim.exercises build
+
+reset-exercises: $(STAMP)
+	$(PY) -m smars_sim.exercises reset $(EX)
+
+clean:
+	rm -rf build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis .benchmarks test-artifacts
+	find . -path ./$(VENV) -prune -o \( -name __pycache__ -o -name '*.egg-info' -o -name .ipynb_checkpoints \) -type d -print0 \
+	  | xargs -0 rm -rf
+
+distclean: clean
+	rm -rf $(VENV)
