@@ -1,0 +1,190 @@
+"""The ``smars-sim`` command line.
+
+``smars-sim replay`` replays a scenario and prints its summary, ``--json`` as one
+JSON object. Bad input exits with code 2 and one line naming the value and what
+is allowed; it never prints a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn
+
+__all__ = ["main"]
+
+
+class _UsageError(Exception):
+    """A user's mistake: reported in one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise _UsageError(message)
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer; use a whole number") from None
+
+
+def _float(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+
+
+def _parser() -> _Parser:
+    parser = _Parser(prog="smars-sim", description="Replay Knight Capital's 1 August 2012.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    rp = sub.add_parser("replay", help="replay a scenario and print its summary")
+    rp.add_argument("--scenario", default="aug1-2012", help="aug1-2012 (default) or small")
+    rp.add_argument("--seed", type=_int, help="the one seed (default: the scenario's)")
+    rp.add_argument("--scale", type=_float, default=None, help="resolution in (0, 1] (default 1)")
+    rp.add_argument("--servers", type=_int, help="number of SMARS servers")
+    rp.add_argument("--stale-server", type=_int, action="append", dest="stale", metavar="K",
+                    help="server the technician misses (repeat for several)")
+    rp.add_argument("--no-rollback", action="store_true", help="operators never roll back")
+    rp.add_argument("--rollback-at", metavar="HH:MM[:SS]", help="when the rollback starts")
+    rp.add_argument("--halt-at", metavar="HH:MM[:SS]", help="stop every server at once at this time")
+    rp.add_argument("--fix", action="append", default=[], metavar="NAME", help="apply a fix (repeatable)")
+    rp.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    rp.add_argument("--out", metavar="DIR", help="write every table as parquet into DIR")
+    return parser
+
+
+def _check_out_dir(path: str) -> None:
+    """Fail early, before a long replay, if ``path`` cannot be written."""
+    target = os.path.abspath(path)
+    if os.path.exists(target) and not os.path.isdir(target):
+        raise ValueError(f"--out {path!r} is a file; give a directory that can be written")
+    probe_dir = target
+    while not os.path.exists(probe_dir):
+        parent = os.path.dirname(probe_dir)
+        if parent == probe_dir:
+            break
+        probe_dir = parent
+    try:
+        with tempfile.TemporaryFile(dir=probe_dir):
+            pass
+    except OSError:
+        raise ValueError(f"--out {path!r} cannot be written; give a directory you can write to") from None
+
+
+def _progress_bar() -> Callable[[float], None]:
+    """A progress bar on stderr that appears only once a run passes about a second."""
+    started = time.perf_counter()
+    shown = [False]
+
+    def report(fraction: float) -> None:
+        elapsed = time.perf_counter() - started
+        if elapsed < 1.0 and not shown[0]:
+            return
+        shown[0] = True
+        width = 30
+        filled = int(width * min(1.0, fraction))
+        sys.stderr.write(f"\rreplaying [{'#' * filled}{'.' * (width - filled)}] {fraction:4.0%} {elapsed:5.1f}s")
+        if fraction >= 1.0:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+    return report
+
+
+def _scenario(args: argparse.Namespace) -> Any:
+    from .clock import parse_time
+    from .scenario import Scenario
+
+    changes: dict[str, Any] = {}
+    if args.seed is not None:
+        changes["seed"] = args.seed
+    if args.scale is not None:
+        changes["scale"] = args.scale
+    if args.servers is not None:
+        changes["servers"] = args.servers
+    if args.stale:
+        changes["stale_servers"] = tuple(args.stale)
+    if args.no_rollback:
+        changes["rollback_at"] = None
+    if args.rollback_at is not None:
+        changes["rollback_at"] = parse_time(args.rollback_at, what="--rollback-at")
+    if args.halt_at is not None:
+        changes["halt_at"] = parse_time(args.halt_at, what="--halt-at")
+    if args.fix:
+        changes["fixes"] = tuple(args.fix)
+    scenario = Scenario.named(args.scenario, **changes)
+    if args.servers is not None and not args.stale and scenario.stale_servers:
+        # Keep "the last server is missed" meaningful when the fleet size changes.
+        if max(scenario.stale_servers) > args.servers:
+            scenario = scenario.with_(stale_servers=(args.servers,)) if args.servers >= 1 else scenario
+    scenario.validate()
+    return scenario
+
+
+def _table(summary: dict[str, Any]) -> str:
+    def money(x: float) -> str:
+        return f"${x / 1e9:,.2f}B" if abs(x) >= 1e9 else f"${x / 1e6:,.1f}M"
+
+    rows = [
+        ("scenario", f"{summary['scenario']} (seed {summary['seed']}, scale {summary['scale']})"),
+        ("fixes", ", ".join(summary["fixes"]) or "none"),
+        ("servers", f"{summary['servers']} (stale: {', '.join(map(str, summary['stale_servers'])) or 'none'})"),
+        ("parent orders via Power Peg", f"{summary['parent_orders']:,}"),
+        ("child orders", f"{summary['child_orders']:,}"),
+        ("executions", f"{summary['executions']:,}"),
+        ("symbols traded", f"{summary['symbols_traded']:,}"),
+        ("shares traded", f"{summary['shares_traded']:,}"),
+        ("net long", f"{money(summary['long_usd'])} in {summary['long_symbols']} symbols"),
+        ("net short", f"{money(summary['short_usd'])} in {summary['short_symbols']} symbols"),
+        ("realised loss", money(summary["loss_usd"])),
+        ("Power Peg ran", f"{summary['start'] or '-'} to {summary['stop'] or '-'} ({summary['duration_minutes']} min)"),
+        ("BNET e-mails", f"{summary['bnet_emails']}"),
+        ("execution digest", summary["execution_digest"][:16] + "…"),
+    ]
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+
+
+def _cmd_replay(args: argparse.Namespace) -> int:
+    from .engine import replay
+
+    scenario = _scenario(args)
+    if args.out:
+        _check_out_dir(args.out)
+    progress = _progress_bar() if sys.stderr.isatty() or os.environ.get("SMARS_PROGRESS") else None
+    result = replay(scenario, progress=progress)
+    if args.out:
+        result.write(args.out)
+    if args.json:
+        print(json.dumps(result.summary, sort_keys=True))
+    else:
+        print(_table(result.summary))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``smars-sim`` console script."""
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+        if args.command == "replay":
+            return _cmd_replay(args)
+        raise _UsageError(f"unknown command {args.command!r}")
+    except (_UsageError, ValueError) as exc:
+        print(f"smars-sim: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("smars-sim: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

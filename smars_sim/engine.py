@@ -1,0 +1,390 @@
+"""The replay engine: one discrete-event loop over one heap.
+
+Every event is ``(time_ns, seq, kind, arg)``. ``seq`` increases with every push, so
+two events at the same nanosecond run in the order they were scheduled: the
+tie-break is deterministic and never compares payloads. ``kind`` indexes a table
+of handlers; there is no ``isinstance`` dispatcher.
+
+``Simulation`` is step-wise: advance to a time, inject an operator action (stop a
+server, halt everything, flip a flag, roll back), advance again. ``replay()`` runs
+a scenario straight through.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from heapq import heappop, heappush
+
+from .builds import Build, old_build, rlp_build
+from .clock import OPEN_NS, SECOND_NS, format_time, parse_time
+from .exchange import Exchange
+from .fleet import CHILD_FIELDS, EXEC_FIELDS, Fleet, ParentOrder, Server
+from .liquidity import Background, MarketMakers
+from .result import Result
+from .scenario import Scenario, derive_rng
+
+__all__ = ["Simulation", "replay"]
+
+# Event kinds (indexes into Simulation._handlers).
+_ARRIVE, _FLAG, _OPEN, _TICK, _OTHERS, _REFRESH, _SAMPLE = range(7)
+_INSTALL, _STOP, _HALT, _WINDOW_END, _END = range(7, 12)
+
+
+class Simulation:
+    """A replay you can step through and act on.
+
+    Args:
+        scenario: What to replay. It is validated first.
+        progress: Optional callback ``progress(fraction_done)``, called now and then.
+
+    Example:
+        >>> sim = Simulation(Scenario.small())
+        >>> sim.advance_to("09:31")
+        >>> sim.stop_server(3)
+        >>> result = sim.run()
+    """
+
+    def __init__(
+        self, scenario: Scenario, progress: Callable[[float], None] | None = None
+    ) -> None:
+        scenario.validate()
+        self.scenario = s = scenario
+        self.progress = progress
+        self.start = s.t("start_at") or 0
+        self.now = self.start
+        self.window_end = s.t("window_end") or OPEN_NS
+        self._queue: list[tuple[int, int, int, object]] = []
+        self._seq = 0
+        self._done = False
+        self._handlers: list[Callable[[int, object], None]] = [
+            self._on_arrive,
+            self._on_flag,
+            self._on_open,
+            self._on_tick,
+            self._on_others,
+            self._on_refresh,
+            self._on_sample,
+            self._on_install,
+            self._on_stop,
+            self._on_halt,
+            self._on_window_end,
+            self._on_end,
+        ]
+
+        tickers = [spec.ticker for spec in s.symbols]
+        reference = [spec.open_cents for spec in s.symbols]
+        self.exchange = Exchange(tickers)
+        self.makers = MarketMakers(
+            self.exchange,
+            reference,
+            [spec.depth_shares for spec in s.symbols],
+            s.liquidity,
+            s.scale,
+        )
+        self.exchange.makers = self.makers
+        self.others = Background(
+            self.exchange,
+            [spec.others_shares_per_s for spec in s.symbols],
+            s.others_order_shares,
+            s.scale,
+            derive_rng(s.seed, "others"),
+        )
+        self._tick_rng = derive_rng(s.seed, "ticks")
+        self._tick_ns = s.peg_interval_ms * 1e6 / s.scale
+        self.peg_lot = max(1, round(s.peg_lot / s.scale))
+
+        dead_code = "dead-code" in s.fixes
+        self.old_build: Build = old_build(with_power_peg=not dead_code, flag=s.flag)
+        self.new_build: Build = rlp_build(with_power_peg=not dead_code, flag=s.flag)
+        self.fleet = Fleet(s.servers, self.old_build, self.exchange, reference, self.peg_lot, self._wake)
+        self.fleet.manual_deploy(
+            self.new_build, miss=s.stale_servers, when="from 27 Jul 2012 (dates not public):"
+        )
+        self._updated = [srv.id for srv in self.fleet.servers if srv.build is self.new_build]
+
+        # Sampled series.
+        self.samples: list[tuple[int, int, float, float, int, int]] = []
+        self.price_samples: list[list[int]] = []
+        self.window: dict[str, list[float]] | None = None
+        self._rr = {"auction": 0, "premarket": 0}
+
+        self._schedule_day()
+
+    # ------------------------------------------------------------ scheduling
+    def _push(self, time: int, kind: int, arg: object = None) -> None:
+        self._seq += 1
+        heappush(self._queue, (time, self._seq, kind, arg))
+
+    def _schedule_day(self) -> None:
+        s = self.scenario
+        self._push(s.t("flag_on_at") or self.start, _FLAG, (s.flag, True, "operations"))
+        for parent in self._make_parents():
+            self.fleet.parents[parent.id] = parent
+            self._push(parent.received, _ARRIVE, parent)
+        self._push(OPEN_NS, _OPEN)
+        self._sample_ns = max(1, int(s.sample_s * SECOND_NS))
+        self._push(OPEN_NS, _SAMPLE)
+        # Coarser replays re-centre less often: their child orders are rarer and bigger.
+        self._refresh_ns = int(min(60.0, s.liquidity.refresh_s / s.scale) * SECOND_NS)
+        self._push(OPEN_NS + self._refresh_ns, _REFRESH)
+        for time, symbol in self.others.first_arrivals(OPEN_NS):
+            self._push(time, _OTHERS, symbol)
+        rollback = s.t("rollback_at")
+        if rollback is not None:
+            self._schedule_rollback(rollback, "operations")
+        stop_all = s.t("stop_all_at")
+        if stop_all is not None:
+            self._schedule_stop_all(stop_all, "operations")
+        halt = s.t("halt_at")
+        if halt is not None:
+            self._push(halt, _HALT, "operations")
+        self._push(self.window_end, _WINDOW_END)
+        end = s.t("end_at")
+        if end is None:
+            last = max(
+                [self.window_end]
+                + [t for t, _, kind, _ in self._queue if kind in (_STOP, _HALT, _INSTALL)]
+            )
+            end = last + SECOND_NS
+        self.end = end
+        self._push(end, _END)
+
+    def _make_parents(self) -> list[ParentOrder]:
+        s = self.scenario
+        rng = derive_rng(s.seed, "parents")
+        specs: list[tuple[int, int, int, int]] = []
+        if s.parents:
+            for p in s.parents:
+                specs.append((parse_time(p.received, what="parent time"), p.symbol, p.side, p.qty))
+        else:
+            for index, spec in enumerate(s.symbols):
+                for _ in range(spec.knight_parents):
+                    specs.append((0, index, spec.knight_side, rng.choice(s.parent_qty)))
+            # Received before the open, for the opening auction, in random order.
+            span = OPEN_NS - self.start
+            specs = [(self.start + int(rng.random() * span), sym, side, q) for _, sym, side, q in specs]
+        specs.sort()
+        parents = [
+            ParentOrder(i + 1, sym, side, qty, t, retail=True, for_open=True)
+            for i, (t, sym, side, qty) in enumerate(specs)
+        ]
+        # Pre-market orders from other clients: not retail, not for the auction.
+        pre = derive_rng(s.seed, "premarket")
+        start = s.t("premarket_start") or self.start
+        n = len(parents)
+        times = sorted(start + int(pre.random() * (OPEN_NS - start)) for _ in range(s.premarket_orders))
+        for i, t in enumerate(times):
+            parents.append(
+                ParentOrder(
+                    n + i + 1,
+                    pre.randrange(len(s.symbols)),
+                    pre.choice((1, -1)),
+                    pre.choice(s.parent_qty),
+                    t,
+                    retail=False,
+                    for_open=False,
+                )
+            )
+        return parents
+
+    def _schedule_rollback(self, at: int, actor: str) -> None:
+        step = int(self.scenario.operator_step_s * SECOND_NS)
+        for i, server_id in enumerate(self._updated):
+            self._push(at + i * step, _INSTALL, (server_id, self.old_build, actor))
+
+    def _schedule_stop_all(self, at: int, actor: str) -> None:
+        step = int(self.scenario.operator_step_s * SECOND_NS)
+        for i, server in enumerate(self.fleet.servers):
+            self._push(at + (i + 1) * step, _STOP, (server.id, actor))
+
+    def _wake(self, server: Server, now: int) -> None:
+        server.tick_pending = True
+        jitter = 0.8 + 0.4 * self._tick_rng.random()
+        self._push(now + max(1, int(self._tick_ns * jitter)), _TICK, server)
+
+    # --------------------------------------------------------------- handlers
+    def _on_arrive(self, now: int, parent: object) -> None:
+        assert isinstance(parent, ParentOrder)
+        flow = "auction" if parent.for_open else "premarket"
+        servers = self.fleet.servers
+        index = self._rr[flow]
+        self._rr[flow] = index + 1
+        # SMARS spread each flow over the servers in turn.
+        servers[index % len(servers)].accept(parent, now)
+
+    def _on_flag(self, now: int, arg: object) -> None:
+        name, value, actor = arg  # type: ignore[misc]
+        self.fleet.set_flag(name, value, now, actor)
+
+    def _on_open(self, now: int, _: object) -> None:
+        self.exchange.open(now)
+        self.fleet.note(now, "exchange", "market open", 0, "09:30 open; held orders released")
+        for server in self.fleet.servers:
+            server.open(now)
+
+    def _on_tick(self, now: int, server: object) -> None:
+        assert isinstance(server, Server)
+        server.tick_pending = False
+        if server.tick(now):
+            self._wake(server, now)
+
+    def _on_others(self, now: int, symbol: object) -> None:
+        self._push(self.others.arrive(symbol, now), _OTHERS, symbol)  # type: ignore[arg-type]
+
+    def _on_refresh(self, now: int, _: object) -> None:
+        self.makers.refresh(now)
+        self._push(now + self._refresh_ns, _REFRESH)
+
+    def _on_sample(self, now: int, _: object) -> None:
+        ledger = self.fleet.ledger
+        books = self.exchange.books
+        last = [b.last_price if b.last_price is not None else r for b, r in zip(books, self.fleet.reference, strict=True)]
+        fair_now = self.makers.fair_cents
+        mark = closeout = ledger.cash
+        for i, q in enumerate(ledger.position):
+            if q:
+                mark += q * last[i]
+                closeout += q * self._basket_price(i, fair_now(i, now), q)
+        self.samples.append(
+            (
+                now,
+                ledger.cash,
+                mark,
+                closeout,
+                len(self.fleet.children) // len(CHILD_FIELDS),
+                len(self.fleet.journal) // len(EXEC_FIELDS),
+            )
+        )
+        self.price_samples.append(last)
+        self._push(now + self._sample_ns, _SAMPLE)
+
+    def _basket_price(self, symbol: int, fair: float, position: int) -> float:
+        discount = self.scenario.basket_discount_bps / 1e4
+        return fair * (1 - discount) if position > 0 else fair * (1 + discount)
+
+    def _on_install(self, now: int, arg: object) -> None:
+        server_id, build, actor = arg  # type: ignore[misc]
+        server = self.fleet.server(server_id)
+        server.install(build, now)
+        self.fleet.note(now, actor, "rollback: re-install", server_id, f"{build.version} ({build.short_hash})")
+
+    def _on_stop(self, now: int, arg: object) -> None:
+        server_id, actor = arg  # type: ignore[misc]
+        server = self.fleet.server(server_id)
+        if server.running:
+            server.stop(now)
+            self.fleet.note(now, actor, "stop server", server_id, "")
+
+    def _on_halt(self, now: int, actor: object) -> None:
+        for server in self.fleet.servers:
+            server.stop(now)
+        self.fleet.note(now, str(actor), "halt all servers", 0, "every server stopped at once")
+
+    def _on_window_end(self, now: int, _: object) -> None:
+        books = self.exchange.books
+        ledger = self.fleet.ledger
+        self.window = {
+            "volume": [b.volume for b in books],
+            "high": [b.high for b in books],
+            "low": [b.low for b in books],
+            "knight_shares": list(ledger.traded),
+        }
+
+    def _on_end(self, now: int, _: object) -> None:
+        self._done = True
+
+    # ------------------------------------------------------------ public API
+    @property
+    def done(self) -> bool:
+        """Whether the replay has reached its end."""
+        return self._done
+
+    def advance_to(self, time: str | int) -> None:
+        """Run every event up to and including ``time``.
+
+        Args:
+            time: ``"HH:MM[:SS]"`` or ns since midnight. It may not be in the past
+                or after the replay's end.
+        """
+        target = parse_time(time, what="time")
+        if target < self.now:
+            raise ValueError(f"time {format_time(target)} is in the past; the replay is at {format_time(self.now)}")
+        if target > self.end:
+            raise ValueError(f"time {format_time(target)} is after the replay's end {format_time(self.end)}")
+        self._run(target)
+
+    def _run(self, until: int) -> None:
+        queue = self._queue
+        handlers = self._handlers
+        progress = self.progress
+        span = max(1, self.end - self.start)
+        next_report = 0
+        count = 0
+        while queue and not self._done:
+            if queue[0][0] > until:
+                break
+            time, _, kind, arg = heappop(queue)
+            self.now = time
+            handlers[kind](time, arg)
+            if progress is not None:
+                count += 1
+                if count >= next_report:
+                    next_report = count + 50_000
+                    progress((time - self.start) / span)
+        if not self._done:
+            self.now = max(self.now, until)
+
+    def run(self) -> Result:
+        """Run to the end and return the result."""
+        self._run(self.end)
+        if self.progress is not None:
+            self.progress(1.0)
+        return self.result()
+
+    def result(self) -> Result:
+        """The result so far (final once the replay is done)."""
+        return Result.from_simulation(self)
+
+    # ------------------------------------------------------ operator actions
+    def _at(self, at: str | int | None) -> int:
+        when = self.now if at is None else parse_time(at, what="time")
+        if when < self.now:
+            raise ValueError(f"time {format_time(when)} is in the past; the replay is at {format_time(self.now)}")
+        if when > self.end:
+            raise ValueError(f"time {format_time(when)} is after the replay's end {format_time(self.end)}")
+        return when
+
+    def stop_server(self, server_id: int, at: str | int | None = None, actor: str = "operator") -> None:
+        """Stop one server (now, or at a later time)."""
+        self.fleet.server(server_id)  # validates the id
+        self._push(self._at(at), _STOP, (server_id, actor))
+
+    def stop_all(self, at: str | int | None = None, actor: str = "operator") -> None:
+        """Stop the servers one by one; each takes ``operator_step_s``."""
+        self._schedule_stop_all(self._at(at), actor)
+
+    def halt_all(self, at: str | int | None = None, actor: str = "operator") -> None:
+        """Stop every server at once."""
+        self._push(self._at(at), _HALT, actor)
+
+    def set_flag(self, name: str, value: bool, at: str | int | None = None, actor: str = "operator") -> None:
+        """Turn a fleet-wide flag on or off."""
+        self._push(self._at(at), _FLAG, (name, bool(value), actor))
+
+    def rollback(self, at: str | int | None = None, actor: str = "operator") -> None:
+        """Re-install the old build on the servers that were updated, one by one."""
+        self._schedule_rollback(self._at(at), actor)
+
+
+def replay(scenario: Scenario, progress: Callable[[float], None] | None = None) -> Result:
+    """Replay a scenario from start to end.
+
+    Args:
+        scenario: What to replay.
+        progress: Optional callback ``progress(fraction_done)``.
+
+    Returns:
+        The :class:`~smars_sim.result.Result`.
+    """
+    return Simulation(scenario, progress).run()
+

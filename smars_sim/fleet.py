@@ -1,0 +1,400 @@
+"""The SMARS fleet: servers, the builds on them, the shared flags, and deployment.
+
+Knight deployed by hand: a technician copied the new build to each server in
+turn, and nothing checked afterwards that every server ran it. ``Fleet.manual_deploy``
+does exactly that, and the server it misses is a parameter. The operator actions
+of the morning are here too: stopping a server, stopping them all one by one, and
+the rollback that re-installed the old build on the servers that had been updated.
+"""
+
+from __future__ import annotations
+
+import struct
+from array import array
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from .book import FILL_FIELDS
+from .builds import Build
+from .router import AT_TOUCH, CODE_PATHS, POWER_PEG, RLP, STANDARD, CodePath, select_path
+
+if TYPE_CHECKING:
+    from .exchange import Exchange
+
+__all__ = ["AT_TOUCH", "Fleet", "Ledger", "ParentOrder", "Server", "TimelineEntry"]
+
+#: Integer codes for code paths in the child-order log.
+PATH_CODES = {STANDARD: 0, RLP: 1, POWER_PEG: 2}
+_POWER_PEG_CODE = PATH_CODES[POWER_PEG]
+#: Fields of one child order in ``Fleet.children`` (a flat native-endian ``array('q')``).
+#: A child's id is its row number + 1; its server is its parent's server.
+CHILD_FIELDS = ("time", "parent_id", "price", "qty", "path")
+_pack_child = struct.Struct("=5q").pack
+#: Fields of one execution in ``Fleet.journal``: time, child order id, price and shares.
+EXEC_FIELDS = FILL_FIELDS
+
+
+@dataclass(slots=True, eq=False)
+class ParentOrder:
+    """A client order into SMARS.
+
+    Attributes:
+        id: Parent id.
+        symbol: Symbol index.
+        side: +1 buy, -1 sell.
+        qty: Shares the client wants.
+        received: Arrival time, ns since midnight.
+        retail: A retail order, eligible for the Retail Liquidity Program.
+        for_open: Meant for the opening auction: held by the server until 09:30.
+        server: The server that received it (1-based), once routed.
+        path: The code path handling it.
+        path_code: ``PATH_CODES[path]``, kept for the child-order log.
+        filled_qty: Shares filled, kept up to date by the fill handler (since 2005).
+        held_qty: Shares in child orders the exchange is holding until the open.
+        peg_cum_qty: Power Peg's own cumulative-quantity counter. Nothing updates
+            it since the 2005 change: that is the defect.
+        rejected: Why it was rejected, if it was.
+        ran_power_peg: Whether Power Peg ever sent a child order for it.
+        first_child: Time of its first child order.
+        last_child: Time of its latest child order.
+    """
+
+    id: int
+    symbol: int
+    side: int
+    qty: int
+    received: int
+    retail: bool = True
+    for_open: bool = True
+    server: int = 0
+    path: str = ""
+    path_code: int = 0
+    filled_qty: int = 0
+    held_qty: int = 0
+    peg_cum_qty: int = 0
+    rejected: str = ""
+    ran_power_peg: bool = False
+    first_child: int | None = None
+    last_child: int | None = None
+
+    @property
+    def is_open(self) -> bool:
+        """Not yet filled, not rejected."""
+        return not self.rejected and self.filled_qty < self.qty
+
+
+@dataclass(slots=True)
+class TimelineEntry:
+    """One operator or system action, for the timeline table."""
+
+    time: int
+    actor: str
+    action: str
+    server: int
+    detail: str
+
+
+class Ledger:
+    """Knight's positions and cash for the day (the "33 Account" view).
+
+    Attributes:
+        position: Signed shares held, per symbol.
+        cash: Cash in cents: negative after buying.
+        traded: Shares bought plus shares sold, per symbol.
+    """
+
+    __slots__ = ("cash", "position", "traded")
+
+    def __init__(self, n_symbols: int) -> None:
+        self.position = [0] * n_symbols
+        self.traded = [0] * n_symbols
+        self.cash = 0
+
+    def value(self, marks: list[float]) -> float:
+        """Cash plus positions marked at ``marks`` (cents), in cents."""
+        return self.cash + sum(q * m for q, m in zip(self.position, marks, strict=True) if q)
+
+
+class Server:
+    """One SMARS server.
+
+    Args:
+        server_id: 1-based server number.
+        build: The build installed on it.
+        fleet: The fleet it belongs to (for flags, the exchange, logs).
+    """
+
+    __slots__ = (
+        "build",
+        "exchange",
+        "fleet",
+        "id",
+        "parents",
+        "peg_lot",
+        "running",
+        "stopped_at",
+        "tick_pending",
+        "waiting",
+        "working",
+    )
+
+    def __init__(self, server_id: int, build: Build, fleet: Fleet) -> None:
+        self.id = server_id
+        self.build = build
+        self.fleet = fleet
+        self.exchange: Exchange = fleet.exchange  # the venue it sends child orders to
+        self.running = True
+        self.stopped_at: int | None = None
+        self.parents: list[ParentOrder] = []
+        self.waiting: list[ParentOrder] = []  # auction orders held until the open
+        self.working: list[tuple[ParentOrder, CodePath]] = []
+        self.tick_pending = False
+        self.peg_lot = fleet.peg_lot
+
+    # ---------------------------------------------------------------- routing
+    def accept(self, parent: ParentOrder, now: int) -> None:
+        """Receive a parent order and route it through this build's code paths."""
+        parent.server = self.id
+        self.parents.append(parent)
+        if not self.running:
+            parent.rejected = "server stopped"
+            return
+        if parent.for_open and not self.fleet.exchange.is_open:
+            self.waiting.append(parent)
+            return
+        self._start(parent, now)
+
+    def open(self, now: int) -> None:
+        """At 09:30: start the parents held for the opening auction, in arrival order."""
+        waiting, self.waiting = self.waiting, []
+        if self.running:
+            for parent in waiting:
+                self._start(parent, now)
+
+    def _start(self, parent: ParentOrder, now: int) -> None:
+        path = select_path(self.build, self.fleet.flags, parent)
+        parent.path = path
+        parent.path_code = PATH_CODES[path]
+        step = CODE_PATHS[path]
+        if step(self, parent, now):
+            self.working.append((parent, step))
+            self.fleet.wake(self, now)
+
+    def tick(self, now: int) -> bool:
+        """Run every working parent's code path once. Returns whether work remains."""
+        if not self.running:
+            self.working = []
+            return False
+        keep = []
+        for item in self.working:
+            if item[1](self, item[0], now):
+                keep.append(item)
+        self.working = keep
+        return bool(keep)
+
+    # ------------------------------------------------------------ child orders
+    def send_child(self, parent: ParentOrder, price: int | None, qty: int, now: int) -> None:
+        """Send one immediate-or-cancel child order and book its fills.
+
+        Args:
+            parent: The parent order it works.
+            price: Limit price in cents, or ``AT_TOUCH`` (``None``): take whatever
+                the touch is when it arrives (buy at the offer, sell at the bid).
+            qty: Shares.
+            now: Simulated time, ns.
+        """
+        fleet = self.fleet
+        child_id = fleet.next_child_id
+        fleet.next_child_id = child_id + 1
+        parent.last_child = now
+        if parent.first_child is None:
+            parent.first_child = now
+        if parent.path_code == _POWER_PEG_CODE:
+            parent.ran_power_peg = True
+        result = fleet.exchange.send(
+            parent.symbol, child_id, parent.side, price, qty, now, fleet.journal, self, parent.id
+        )
+        if result is None:  # held by the exchange until the open
+            fleet.log_child(_pack_child(now, parent.id, price or 0, qty, parent.path_code))
+            parent.held_qty += qty
+            return
+        filled, notional, fill_price = result
+        fleet.log_child(_pack_child(now, parent.id, price or fill_price, qty, parent.path_code))
+        if filled:  # the fill handler (inlined: this runs millions of times)
+            parent.filled_qty += filled
+            ledger = fleet.ledger
+            symbol = parent.symbol
+            ledger.traded[symbol] += filled
+            if parent.side > 0:
+                ledger.position[symbol] += filled
+                ledger.cash -= notional
+            else:
+                ledger.position[symbol] -= filled
+                ledger.cash += notional
+
+    def _book_fill(self, parent: ParentOrder, filled: int, notional: int) -> None:
+        # Since 2005 the cumulative quantity is tracked here, in the fill handler.
+        parent.filled_qty += filled
+        ledger = self.fleet.ledger
+        symbol = parent.symbol
+        ledger.traded[symbol] += filled
+        if parent.side > 0:
+            ledger.position[symbol] += filled
+            ledger.cash -= notional
+        else:
+            ledger.position[symbol] -= filled
+            ledger.cash += notional
+
+    def on_released(self, tag: int, qty: int, filled: int, notional: int, now: int) -> None:
+        """The exchange released a child order it held until the open."""
+        parent = self.fleet.parents[tag]
+        parent.held_qty -= qty
+        if filled:
+            self._book_fill(parent, filled, notional)
+        if self.running and parent.is_open and not parent.held_qty and parent.path != RLP:
+            # What the open did not fill is worked again by the same code path.
+            self.working.append((parent, CODE_PATHS[parent.path]))
+            self.fleet.wake(self, now)
+
+    def post_rlp(self, parent: ParentOrder, now: int) -> None:
+        """Rest a retail order in the exchange's Retail Liquidity Program."""
+        self.fleet.exchange_rlp_post(self, parent, now)
+
+    def reject_bnet(self, parent: ParentOrder, reason: str, now: int) -> None:
+        """Reject a parent order and send the automated 'BNET reject' e-mail."""
+        parent.rejected = reason
+        self.fleet.emails.append((now, self.id, parent.id, parent.symbol, f"BNET reject: {reason}"))
+
+    # --------------------------------------------------------------- operator
+    def stop(self, now: int) -> None:
+        """Stop the server: it sends no new child orders from ``now`` on."""
+        if self.running:
+            self.running = False
+            self.stopped_at = now
+            self.working = []
+            self.fleet.exchange_rlp_cancel(self)
+
+    def install(self, build: Build, now: int) -> None:
+        """Install a build and restart: open parent orders are recovered and re-routed."""
+        self.build = build
+        self.working = []
+        self.fleet.exchange_rlp_cancel(self)
+        if not self.running:
+            return
+        for parent in self.parents:
+            if parent.is_open:
+                parent.peg_cum_qty = 0  # a fresh process starts its counters at zero
+                self._start(parent, now)
+
+
+class Fleet:
+    """The SMARS servers, the flags they share, and what the operators do to them.
+
+    Attributes are slotted: ``send_child`` reads several of them for every child order.
+
+    Args:
+        n_servers: How many servers.
+        build: The build every server starts with.
+        exchange: The venue.
+        reference: Each symbol's reference price in cents (used before quotes exist).
+        peg_lot: Shares per Power Peg child order (at this scale).
+        wake: Called as ``wake(server, now)`` when a server has work and needs ticks.
+    """
+
+    __slots__ = (
+        "_wake",
+        "children",
+        "emails",
+        "exchange",
+        "flags",
+        "journal",
+        "ledger",
+        "log_child",
+        "next_child_id",
+        "pages",
+        "parents",
+        "peg_lot",
+        "reference",
+        "rlp_resting",
+        "servers",
+        "timeline",
+    )
+
+    def __init__(
+        self,
+        n_servers: int,
+        build: Build,
+        exchange: Exchange,
+        reference: list[int],
+        peg_lot: int,
+        wake: Callable[[Server, int], None] | None = None,
+    ) -> None:
+        self.exchange = exchange
+        self.reference = reference
+        self.peg_lot = peg_lot
+        self.flags: dict[str, bool] = {}
+        self.next_child_id = 1  # child orders have their own id sequence
+        self.ledger = Ledger(len(reference))
+        self.parents: dict[int, ParentOrder] = {}
+        self.children = array("q")
+        self.log_child = self.children.frombytes
+        self.journal = array("q")
+        self.emails: list[tuple[int, int, int, int, str]] = []
+        self.pages: list[tuple[int, str, str]] = []  # pages from automated controls (fixes)
+        self.timeline: list[TimelineEntry] = []
+        self.rlp_resting: dict[int, list[ParentOrder]] = {}
+        self._wake = wake
+        self.servers = [Server(i + 1, build, self) for i in range(n_servers)]
+
+    def server(self, server_id: int) -> Server:
+        """The server with this 1-based number."""
+        if not 1 <= server_id <= len(self.servers):
+            raise ValueError(f"server {server_id!r} does not exist; servers are 1..{len(self.servers)}")
+        return self.servers[server_id - 1]
+
+    def wake(self, server: Server, now: int) -> None:
+        """Ask the simulation to tick a server that has work."""
+        if self._wake is not None and not server.tick_pending:
+            self._wake(server, now)
+
+    def note(self, time: int, actor: str, action: str, server: int = 0, detail: str = "") -> None:
+        """Add an entry to the timeline of actions."""
+        self.timeline.append(TimelineEntry(time, actor, action, server, detail))
+
+    # ------------------------------------------------------------ the RLP
+    def exchange_rlp_post(self, server: Server, parent: ParentOrder, now: int) -> None:
+        """Post a retail order to the Retail Liquidity Program.
+
+        An RLP order waits there for retail price-improvement interest. This kit
+        does not model the price-improvement providers, so an RLP order rests until
+        its server cancels it (a stop, or a re-install). That is a modelling choice,
+        not a historical claim.
+        """
+        self.rlp_resting.setdefault(server.id, []).append(parent)
+
+    def exchange_rlp_cancel(self, server: Server) -> None:
+        """Cancel a server's resting RLP orders (it disconnected)."""
+        self.rlp_resting.pop(server.id, None)
+
+    # ------------------------------------------------------------ deployment
+    def manual_deploy(self, build: Build, *, miss: Iterable[int] = (), when: str = "") -> None:
+        """Copy a build to every server by hand, with no verification afterwards.
+
+        Args:
+            build: The new build.
+            miss: Servers (1-based) the technician does not copy it to.
+            when: A label for the timeline (the deploy happened before the day).
+        """
+        missed = set(miss)
+        for server in self.servers:
+            if server.id in missed:
+                self.note(0, "technician", "deploy skipped", server.id, f"{when} server still runs {server.build.version}")
+                continue
+            server.build = build
+            self.note(0, "technician", "deploy", server.id, f"{when} copied {build.version} ({build.short_hash})")
+
+    def set_flag(self, name: str, value: bool, now: int, actor: str = "operations") -> None:
+        """Turn a fleet-wide flag on or off."""
+        self.flags[name] = value
+        self.note(now, actor, "flag on" if value else "flag off", 0, name)

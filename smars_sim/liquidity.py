@@ -1,0 +1,297 @@
+"""Background liquidity: market makers and the other participants' order flow.
+
+Market makers quote a small ladder around their *fair value* on each side of every
+book and replenish a level as soon as it is taken. Their fair value leans in the
+direction of recent aggressive flow: it is the symbol's reference price moved by a
+square-root function of the *decaying* net signed volume taken from them.
+That is the "square-root law" of market impact, a well-established empirical
+regularity. So one-sided flow, like Power Peg's, walks the price, and the impact
+fades once the flow stops.
+
+The other participants send balanced, random marketable orders. They provide the
+rest of each symbol's volume (so Knight's share of volume can be measured) and a
+little price noise.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+from random import Random
+from typing import TYPE_CHECKING
+
+from .book import BUY, SELL
+
+if TYPE_CHECKING:
+    from .exchange import Exchange
+
+__all__ = ["Background", "LiquidityParams", "MarketMakers"]
+
+#: Participant id of the market makers (they own every resting order).
+MARKET_MAKER = 0
+#: Participant id of the other participants' aggressive orders.
+OTHERS = -1
+
+
+@dataclass(frozen=True, slots=True)
+class LiquidityParams:
+    """How the market makers quote. Each value is a calibrated input (data/calibration.csv).
+
+    Attributes:
+        half_spread_bps: Half the quoted spread, in basis points of price (at least 1 cent).
+        step_bps: Distance between ladder levels, in basis points (at least 1 cent).
+        levels: Ladder levels per side.
+        level_shares: Shares quoted at each level, at scale 1 (divided by the scale).
+        impact_coef: Log-price displacement per unit of sqrt(net flow / symbol depth).
+        half_life_s: Half-life of the net-flow memory, in seconds.
+        refresh_s: How often makers re-centre a ladder that drifted off fair value, at
+            scale 1 (at smaller scales, ``refresh_s / scale``, at most a minute).
+    """
+
+    half_spread_bps: float = 10.0
+    step_bps: float = 5.0
+    levels: int = 3
+    level_shares: int = 400
+    impact_coef: float = 0.05
+    half_life_s: float = 240.0
+    refresh_s: float = 1.0
+
+
+class MarketMakers:
+    """The market makers of every symbol on one exchange.
+
+    Args:
+        exchange: The exchange whose books they quote in.
+        reference_cents: Each symbol's undisturbed value (its opening price), in cents.
+        depth_shares: Each symbol's impact depth: the net flow (shares) that moves
+            its fair value by ``impact_coef`` in log terms.
+        params: Quoting parameters.
+        scale: Replay scale; quote sizes grow as ``1/scale``.
+    """
+
+    __slots__ = (
+        "_decay_per_ns",
+        "_epoch",
+        "_growth",
+        "_now",
+        "_half",
+        "_ids",
+        "_step",
+        "depth",
+        "exchange",
+        "flow",
+        "ladders",
+        "level_qty",
+        "params",
+        "reference",
+    )
+
+    def __init__(
+        self,
+        exchange: Exchange,
+        reference_cents: list[int],
+        depth_shares: list[float],
+        params: LiquidityParams,
+        scale: float,
+    ) -> None:
+        self.exchange = exchange
+        self.params = params
+        self.reference = list(reference_cents)
+        self.depth = [max(1.0, float(d)) for d in depth_shares]
+        n = len(reference_cents)
+        # Net signed shares taken from the makers, decaying with the half-life. Kept
+        # as acc[s] = sum(q * exp(k * t)) so that recording a fill needs no exp():
+        # the growth factor exp(k * now) is computed once per timestamp.
+        self.flow = [0.0] * n
+        self._decay_per_ns = math.log(2) / (params.half_life_s * 1e9)
+        self._epoch = 0  # growth factors are taken relative to this time (no overflow)
+        self._now = -1
+        self._growth = 1.0
+        self._half = [max(1, round(p * params.half_spread_bps / 1e4)) for p in reference_cents]
+        self._step = [max(1, round(p * params.step_bps / 1e4)) for p in reference_cents]
+        self.level_qty = max(1, round(params.level_shares / scale))
+        # ladders[symbol][0] holds bid order ids best-first; [1] holds asks.
+        self.ladders: list[tuple[deque[list[int]], deque[list[int]]]] = [
+            (deque(), deque()) for _ in range(n)
+        ]
+        self._ids = exchange.ids
+
+    # ------------------------------------------------------------- fair value
+    def _growth_at(self, now: int) -> float:
+        if now != self._now:
+            exponent = (now - self._epoch) * self._decay_per_ns
+            if exponent > 300:  # re-base before exp() overflows: divide every record by it
+                factor = math.exp(exponent)
+                self.flow = [acc / factor for acc in self.flow]
+                self._epoch = now
+                exponent = 0.0
+            self._now = now
+            self._growth = math.exp(exponent)
+        return self._growth
+
+    def net_flow(self, symbol: int, now: int) -> float:
+        """Decaying net signed shares taken from the makers in a symbol (buys positive)."""
+        return self.flow[symbol] / self._growth_at(now) if self.flow[symbol] else 0.0
+
+    def fair_cents(self, symbol: int, now: int) -> float:
+        """The makers' current fair value of a symbol, in cents."""
+        acc = self.flow[symbol]
+        if not acc:
+            return float(self.reference[symbol])
+        flow = acc / self._growth_at(now)
+        lean = self.params.impact_coef * math.sqrt(abs(flow) / self.depth[symbol])
+        return self.reference[symbol] * math.exp(lean if flow >= 0 else -lean)
+
+    def on_taken(self, symbol: int, side: int, qty: int, now: int) -> None:
+        """Record aggressive flow against the makers: ``side`` is the taker's side."""
+        growth = self._growth if now == self._now else self._growth_at(now)
+        self.flow[symbol] += side * qty * growth
+
+    # ---------------------------------------------------------------- quoting
+    def _targets(self, symbol: int, now: int) -> tuple[int, int]:
+        fair = self.fair_cents(symbol, now)
+        half = self._half[symbol]
+        bid = max(1, math.floor(fair) - half)
+        ask = max(bid + 1, math.ceil(fair) + half)
+        return bid, ask
+
+    def _post(self, symbol: int, side: int, price: int, now: int) -> None:
+        """Post one maker order, never crossing the other side (makers don't trade with themselves)."""
+        book = self.exchange.books[symbol]
+        if side > 0:
+            ask = book.best_ask()
+            if ask is not None and price >= ask:
+                price = ask - 1
+            if price < 1:
+                return  # no room below the offer: skip this level
+            ladder = self.ladders[symbol][0]
+        else:
+            bid = book.best_bid()
+            if bid is not None and price <= bid:
+                price = bid + 1
+            ladder = self.ladders[symbol][1]
+        oid = next(self._ids)
+        book.add(oid, side, price, self.level_qty, MARKET_MAKER, now)
+        ladder.append(book.orders[oid])
+
+    def quote_all(self, now: int) -> None:
+        """Post a full ladder on both sides of every book (at the open)."""
+        for symbol in range(len(self.reference)):
+            self._requote(symbol, BUY, now)
+            self._requote(symbol, SELL, now)
+
+    def _requote(self, symbol: int, side: int, now: int) -> None:
+        book = self.exchange.books[symbol]
+        ladder = self.ladders[symbol][0 if side > 0 else 1]
+        for order in ladder:
+            book.cancel(order[0])
+        ladder.clear()
+        bid, ask = self._targets(symbol, now)
+        step = self._step[symbol]
+        for level in range(self.params.levels):
+            if side > 0:
+                self._post(symbol, BUY, max(1, bid - level * step), now)
+            else:
+                self._post(symbol, SELL, ask + level * step, now)
+
+    def replenish(self, symbol: int, now: int) -> None:
+        """Replace levels that were taken, at the back of the ladder.
+
+        A new level is never better than the level it replaces plus one step, and
+        never better than the current fair value allows: after being hit, makers
+        quote further away. This is what makes one-sided flow walk the price.
+        """
+        depleted = self.exchange.books[symbol].depleted
+        if not depleted:
+            return
+        bids, asks = self.ladders[symbol]
+        step = self._step[symbol]
+        target_bid, target_ask = self._targets(symbol, now)
+        last_level = self.params.levels - 1
+        far = step * self.params.levels
+        for order in depleted:
+            side = order[3]
+            ladder = bids if side > 0 else asks
+            if ladder and ladder[0] is order:
+                ladder.popleft()
+            elif order in ladder:
+                ladder.remove(order)
+            if side > 0:  # a bid was taken by a seller: post a new, lower one at the back
+                worst = ladder[-1][4] if ladder else target_bid + step
+                self._post(symbol, BUY, max(1, min(worst - step, target_bid - last_level * step)), now)
+                # The untouched offers fall behind a falling price: re-centre them.
+                if asks and asks[0][4] - target_ask > far:
+                    self._requote(symbol, SELL, now)
+            else:
+                worst = ladder[-1][4] if ladder else target_ask - step
+                self._post(symbol, SELL, max(worst + step, target_ask + last_level * step), now)
+                if bids and target_bid - bids[0][4] > far:
+                    self._requote(symbol, BUY, now)
+        depleted.clear()
+
+    def refresh(self, now: int) -> None:
+        """Re-centre ladders whose best quote drifted more than a step from fair value.
+
+        Only symbols with a net-flow memory (anyone took liquidity from the makers
+        there and it has not yet decayed to nothing) are checked.
+        """
+        flow = self.flow
+        growth = self._growth_at(now)
+        for symbol in range(len(flow)):
+            acc = flow[symbol]
+            if not acc:
+                continue
+            if abs(acc) < growth * 1e-3:  # under a thousandth of a share left: forget it
+                flow[symbol] = 0.0
+            bids, asks = self.ladders[symbol]
+            fair = self.fair_cents(symbol, now)
+            half, step = self._half[symbol], self._step[symbol]
+            target_bid = max(1, math.floor(fair) - half)
+            target_ask = max(target_bid + 1, math.ceil(fair) + half)
+            if not bids or abs(bids[0][4] - target_bid) > step:
+                self._requote(symbol, BUY, now)
+            if not asks or abs(asks[0][4] - target_ask) > step:
+                self._requote(symbol, SELL, now)
+
+
+class Background:
+    """The other participants: balanced random marketable orders in every symbol.
+
+    Args:
+        exchange: Where they trade.
+        rate_shares_per_s: Each symbol's background volume rate at the open, shares/s.
+        order_shares: Mean size of one background order at scale 1.
+        scale: Replay scale. Orders grow as ``1/scale`` and arrive ``scale`` times as often,
+            so the volume is the same at every scale.
+        rng: The random stream for background flow.
+    """
+
+    __slots__ = ("exchange", "mean_qty", "rates", "rng")
+
+    def __init__(
+        self,
+        exchange: Exchange,
+        rate_shares_per_s: list[float],
+        order_shares: int,
+        scale: float,
+        rng: Random,
+    ) -> None:
+        self.exchange = exchange
+        self.rng = rng
+        self.mean_qty = max(1.0, order_shares / scale)
+        # Orders per ns for each symbol.
+        self.rates = [r / self.mean_qty / 1e9 for r in rate_shares_per_s]
+
+    def first_arrivals(self, start: int) -> list[tuple[int, int]]:
+        """``(time, symbol)`` of each symbol's first background order after ``start``."""
+        expo = self.rng.expovariate
+        return [(start + int(expo(rate)) + 1, s) for s, rate in enumerate(self.rates) if rate > 0]
+
+    def arrive(self, symbol: int, now: int) -> int:
+        """Send one background order now; return when this symbol's next one arrives."""
+        rng = self.rng
+        side = BUY if rng.random() < 0.5 else SELL
+        qty = max(1, int(rng.expovariate(1.0 / self.mean_qty)))
+        self.exchange.take_other(symbol, side, qty, now)
+        return now + int(rng.expovariate(self.rates[symbol])) + 1

@@ -1,0 +1,285 @@
+"""What a replay produced: the logs, the headline figures computed from them, and tables.
+
+Every headline figure is computed here from the simulated child orders,
+executions and positions; none is typed in. The tables (``Result.executions`` and
+the rest) are pandas DataFrames built on first use by ``smars_sim.tables``, so
+the simulation core itself never imports pandas.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from array import array
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .clock import CLOSE_NS, format_time
+from .fleet import CHILD_FIELDS, EXEC_FIELDS, ParentOrder, TimelineEntry
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .engine import Simulation
+    from .scenario import Scenario
+
+__all__ = ["Result", "execution_digest"]
+
+#: Clearly-erroneous rule used by NYSE on 1 Aug 2012: trades 30% or more from the open.
+BUST_PCT = 30.0
+
+
+def execution_digest(journal: array, children: array, parents: list[ParentOrder]) -> str:
+    """sha256 over the executions table's inputs.
+
+    It covers the execution log and the child-order log it refers to (flat int64
+    arrays, see ``EXEC_FIELDS`` and ``CHILD_FIELDS``, hashed little-endian), and
+    each parent's id, server, symbol and side. Together these determine every
+    row of the executions table, including each execution's server.
+    """
+    digest = hashlib.sha256(b"smars-sim executions v1\n")
+    routing = array("q")
+    for p in parents:
+        routing.extend((p.id, p.server, p.symbol, p.side))
+    for column in (journal, children, routing):
+        data = column
+        if sys.byteorder == "big":
+            data = array("q", column)
+            data.byteswap()
+        digest.update(len(data).to_bytes(8, "little"))
+        digest.update(data.tobytes())
+    return digest.hexdigest()
+
+
+@dataclass(slots=True)
+class Result:
+    """The outcome of one replay.
+
+    Attributes:
+        scenario: The scenario replayed.
+        summary: Headline figures (see :meth:`summary_keys`).
+        symbols: Tickers, by symbol index.
+        synthetic: Whether each symbol is synthetic.
+        parents: Every parent order, with its final state.
+        children: Child-order log, flat ``array('q')`` of ``CHILD_FIELDS``.
+        journal: Execution log, flat ``array('q')`` of ``EXEC_FIELDS``.
+        emails: ``(time, server, parent, symbol, text)`` of each automated e-mail.
+        pages: ``(time, control, detail)`` of each page sent by an automated control.
+        timeline: Operator and system actions.
+        samples: ``(time, cash, marked_value, closeout_value, child_orders, executions)``,
+            in cents, every ``sample_s``.
+        price_samples: Last trade price of every symbol (cents) at each sample.
+        position: Final signed shares per symbol.
+        last_price: Final last-trade price per symbol (cents).
+        open_price: Opening (reference) price per symbol (cents).
+        close_fair: The makers' fair value at the 16:00 close (cents).
+        window: Per-symbol window statistics: volume, high, low, knight_shares.
+        server_builds: ``(server, build version, sha256)`` at the end.
+    """
+
+    scenario: Scenario
+    summary: dict[str, Any]
+    symbols: list[str]
+    synthetic: list[bool]
+    parents: list[ParentOrder]
+    children: array
+    journal: array
+    emails: list[tuple[int, int, int, int, str]]
+    pages: list[tuple[int, str, str]]
+    timeline: list[TimelineEntry]
+    samples: list[tuple[int, int, float, float, int, int]]
+    price_samples: list[list[int]]
+    position: list[int]
+    last_price: list[int]
+    open_price: list[int]
+    close_fair: list[float]
+    window: dict[str, list[float]]
+    server_builds: list[tuple[int, str, str]]
+    _frames: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    # ---------------------------------------------------------- construction
+    @classmethod
+    def from_simulation(cls, sim: Simulation) -> Result:
+        """Collect the result of a (finished or paused) simulation."""
+        s = sim.scenario
+        fleet = sim.fleet
+        books = sim.exchange.books
+        reference = fleet.reference
+        last = [b.last_price if b.last_price is not None else r for b, r in zip(books, reference, strict=True)]
+        window = sim.window
+        if window is None:  # not reached yet: use what there is so far
+            window = {
+                "volume": [b.volume for b in books],
+                "high": [b.high for b in books],
+                "low": [b.low for b in books],
+                "knight_shares": list(fleet.ledger.traded),
+            }
+        close_fair = [sim.makers.fair_cents(i, CLOSE_NS) for i in range(len(books))]
+        parents = sorted(fleet.parents.values(), key=lambda p: p.id)
+        result = cls(
+            scenario=s,
+            summary={},
+            symbols=[spec.ticker for spec in s.symbols],
+            synthetic=[spec.synthetic for spec in s.symbols],
+            parents=parents,
+            children=fleet.children,
+            journal=fleet.journal,
+            emails=list(fleet.emails),
+            pages=list(fleet.pages),
+            timeline=list(fleet.timeline),
+            samples=list(sim.samples),
+            price_samples=list(sim.price_samples),
+            position=list(fleet.ledger.position),
+            last_price=last,
+            open_price=list(reference),
+            close_fair=close_fair,
+            window=window,
+            server_builds=[(srv.id, srv.build.version, srv.build.sha256) for srv in fleet.servers],
+        )
+        result.summary = result._summarise(sim)
+        return result
+
+    def _summarise(self, sim: Simulation) -> dict[str, Any]:
+        s = self.scenario
+        fleet = sim.fleet
+        ledger = fleet.ledger
+        journal = self.journal
+        peg = [p for p in self.parents if p.ran_power_peg]
+        start = min((p.first_child for p in peg), default=None)
+        stop = max((p.last_child for p in peg), default=None)
+        long_usd = short_usd = 0.0
+        long_symbols = short_symbols = 0
+        for q, price in zip(self.position, self.last_price, strict=True):
+            if q > 0:
+                long_usd += q * price / 100
+                long_symbols += 1
+            elif q < 0:
+                short_usd += -q * price / 100
+                short_symbols += 1
+        realised = ledger.cash + sum(
+            q * self.basket_price(i) for i, q in enumerate(self.position) if q
+        )
+        traded = [i for i, shares in enumerate(ledger.traded) if shares]
+        impact = self.impact_counts()
+        return {
+            "scenario": s.name,
+            "seed": s.seed,
+            "scale": s.scale,
+            "fixes": list(s.fixes),
+            "servers": s.servers,
+            "stale_servers": list(s.stale_servers),
+            "parent_orders": len(peg),
+            "parent_orders_received": sum(1 for p in self.parents if p.retail),
+            "child_orders": len(self.children) // len(CHILD_FIELDS),
+            "executions": len(journal) // len(EXEC_FIELDS),
+            "symbols_traded": len(traded),
+            "shares_traded": sum(journal[EXEC_FIELDS.index("qty") :: len(EXEC_FIELDS)]),
+            "long_usd": round(long_usd, 2),
+            "long_symbols": long_symbols,
+            "short_usd": round(short_usd, 2),
+            "short_symbols": short_symbols,
+            "loss_usd": round(-realised / 100, 2),
+            "start": format_time(start, ms=True) if start is not None else None,
+            "stop": format_time(stop, ms=True) if stop is not None else None,
+            "duration_minutes": round((stop - start) / 60e9, 2) if start is not None and stop is not None else 0.0,
+            "bnet_emails": len(self.emails),
+            "pages": len(self.pages),
+            "impact_20_5": impact[0],
+            "impact_50_10": impact[1],
+            "busted_symbols": impact[2],
+            "execution_digest": execution_digest(journal, self.children, self.parents),
+        }
+
+    # -------------------------------------------------------------- analysis
+    def basket_price(self, symbol: int) -> float:
+        """Close-out price (cents) of a symbol's position in the after-close basket.
+
+        The whole position was sold as one basket after the close (record §3). The
+        kit prices it at the makers' fair value at 16:00, by when the transient
+        impact has decayed, less a discount (``basket_discount_bps``) for taking
+        the whole block: longs are sold below it, shorts bought back above it.
+        """
+        discount = self.scenario.basket_discount_bps / 1e4
+        fair = self.close_fair[symbol]
+        return fair * (1 - discount) if self.position[symbol] > 0 else fair * (1 + discount)
+
+    def symbol_moves(self) -> list[tuple[float, float]]:
+        """``(knight_volume_pct, max_move_pct)`` per symbol over 09:30 to the window end.
+
+        The move is the largest distance of any trade from the opening price.
+        """
+        out = []
+        w = self.window
+        for i, open_cents in enumerate(self.open_price):
+            volume = w["volume"][i]
+            share = 100.0 * w["knight_shares"][i] / volume if volume else 0.0
+            high, low = w["high"][i], w["low"][i]
+            move = 0.0
+            if volume:
+                move = 100.0 * max(high - open_cents, open_cents - low) / open_cents
+            out.append((share, move))
+        return out
+
+    def impact_counts(self) -> tuple[int, int, int]:
+        """Symbols with Knight >20% of volume and a >5% move; >50% and >10%; busted (>=30%)."""
+        moves = self.symbol_moves()
+        a = sum(1 for share, move in moves if share > 20 and move > 5)
+        b = sum(1 for share, move in moves if share > 50 and move > 10)
+        busted = sum(1 for share, move in moves if share > 0 and move >= BUST_PCT)
+        return a, b, busted
+
+    # ---------------------------------------------------------------- tables
+    def _frame(self, name: str) -> pd.DataFrame:
+        frame = self._frames.get(name)
+        if frame is None:
+            from . import tables  # pandas lives only in the presentation layer
+
+            frame = getattr(tables, name)(self)
+            self._frames[name] = frame
+        return frame
+
+    @property
+    def parent_orders(self) -> pd.DataFrame:
+        """One row per parent order."""
+        return self._frame("parent_orders")
+
+    @property
+    def child_orders(self) -> pd.DataFrame:
+        """One row per child order, with its server."""
+        return self._frame("child_orders")
+
+    @property
+    def executions(self) -> pd.DataFrame:
+        """One row per execution, with its server, symbol, side, price and shares."""
+        return self._frame("executions")
+
+    @property
+    def positions(self) -> pd.DataFrame:
+        """One row per symbol: final position, prices, P&L."""
+        return self._frame("positions")
+
+    @property
+    def pnl(self) -> pd.DataFrame:
+        """P&L over time (marked to market and realisable), every sample."""
+        return self._frame("pnl")
+
+    @property
+    def alerts(self) -> pd.DataFrame:
+        """Automated messages: e-mails and pages."""
+        return self._frame("alerts")
+
+    @property
+    def actions(self) -> pd.DataFrame:
+        """Timeline of operator and system actions."""
+        return self._frame("actions")
+
+    @property
+    def prices(self) -> pd.DataFrame:
+        """Last trade price of each symbol at each sample (wide: one column per symbol)."""
+        return self._frame("prices")
+
+    def write(self, out_dir: str) -> list[str]:
+        """Write every table as parquet into ``out_dir``; return the file paths."""
+        from . import tables
+
+        return tables.write_all(self, out_dir)

@@ -1,0 +1,129 @@
+"""SMARS's router: how a parent order picks a code path, and the code paths themselves.
+
+SMARS received *parent* orders from clients and sent *child* orders to the
+exchange to fill them. Which code path handled a parent depended on two things:
+the feature flags, which were shared by the whole fleet, and the build installed
+on the server, which decides what each flag *means*.
+
+On 1 August 2012 the same flag meant two different things:
+
+* In the RLP release (on seven servers) it switched on the new Retail Liquidity
+  Program path.
+* In the old build (still on the eighth server) it switched on Power Peg, retired
+  in 2003 but still compiled in. Since 2005 Power Peg's stop condition never sees
+  a fill, so it sends child orders without end.
+
+Each code path is a plain function ``path(server, parent, now) -> bool``. The
+server calls it on every tick while the function returns ``True`` ("keep working").
+The real flag name at Knight is not public; ``powerpeg`` is this kit's name for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .builds import Build
+    from .fleet import ParentOrder, Server
+
+__all__ = [
+    "AT_TOUCH",
+    "CODE_PATHS",
+    "POWER_PEG",
+    "RLP",
+    "STANDARD",
+    "CodePath",
+    "power_peg",
+    "rlp",
+    "select_path",
+    "standard",
+]
+
+STANDARD = "standard"
+RLP = "rlp"
+POWER_PEG = "power_peg"
+
+CodePath = Callable[["Server", "ParentOrder", int], bool]
+
+#: A child order's price meaning "whatever the touch is when it arrives": the
+#: offer when buying, the bid when selling. Such an order always takes liquidity.
+AT_TOUCH = None
+
+
+def select_path(build: Build, flags: Mapping[str, bool], parent: ParentOrder) -> str:
+    """Choose the code path for a parent order.
+
+    The build maps flag names to code paths; the fleet's flags say which are on.
+    A flag that the build does not know, or a path the build does not contain,
+    is ignored, and the parent goes the standard way.
+
+    Args:
+        build: The build installed on the server doing the routing.
+        flags: The fleet's feature flags (name -> on/off).
+        parent: The parent order being routed.
+
+    Returns:
+        The name of the code path.
+    """
+    for flag, path in build.flag_paths.items():
+        if not flags.get(flag, False) or path not in build.paths:
+            continue
+        if path == RLP and not parent.retail:
+            continue  # the Retail Liquidity Program only takes retail orders
+        return path
+    return STANDARD
+
+
+def standard(server: Server, parent: ParentOrder, now: int) -> bool:
+    """Send a marketable child order for whatever is left, until the parent is filled.
+
+    A child sent before the open is held by the exchange; the path then waits
+    (returns ``False``) and the server resumes it after the open if needed.
+    """
+    remaining = parent.qty - parent.filled_qty - parent.held_qty
+    if remaining <= 0:
+        return False
+    server.send_child(parent, AT_TOUCH, remaining, now)
+    return parent.held_qty == 0 and parent.filled_qty < parent.qty
+
+
+def rlp(server: Server, parent: ParentOrder, now: int) -> bool:
+    """Route a retail order to the NYSE Retail Liquidity Program (new in 2012).
+
+    The whole order rests in the RLP, waiting for retail price-improvement
+    interest, so there is nothing left to do on later ticks. It never asks for
+    more than the parent's unfilled quantity.
+    """
+    if parent.filled_qty >= parent.qty:
+        return False
+    server.post_rlp(parent, now)
+    return False
+
+
+def power_peg(server: Server, parent: ParentOrder, now: int) -> bool:
+    """Power Peg: retired in 2003, still compiled into the old build.
+
+    It keeps a child order working at the far side of the market (buying at the
+    offer, selling at the bid) until its cumulative quantity reaches the parent's.
+    """
+    if not server.exchange.is_open:
+        # Power Peg is disabled outside the regular session: reject and e-mail.
+        server.reject_bnet(parent, "Power Peg disabled", now)
+        return False
+    # The stop condition. Until 2005 this counter was advanced by the cumulative-
+    # quantity function. That function was then moved (fills now update
+    # parent.filled_qty) and Power Peg was never retested: nothing advances
+    # peg_cum_qty any more, so this check never stops the loop.
+    if parent.peg_cum_qty >= parent.qty:
+        return False
+    server.send_child(parent, AT_TOUCH, server.peg_lot, now)
+    return True
+
+
+#: Every code path this kit knows, by name. A build lists the ones it contains.
+CODE_PATHS: dict[str, CodePath] = {
+    STANDARD: standard,
+    RLP: rlp,
+    POWER_PEG: power_peg,
+}

@@ -1,0 +1,246 @@
+"""pandas tables built from a :class:`~smars_sim.result.Result` (presentation layer).
+
+The simulation keeps its logs as flat integer arrays; this module turns them into
+DataFrames with readable columns. Money columns end in ``_usd`` (dollars), times
+are ns since midnight plus an ``HH:MM:SS.fff`` text column where people read them.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from .clock import format_time
+from .fleet import CHILD_FIELDS, EXEC_FIELDS, PATH_CODES
+
+if TYPE_CHECKING:
+    from .result import Result
+
+__all__ = [
+    "actions",
+    "alerts",
+    "child_orders",
+    "executions",
+    "parent_orders",
+    "pnl",
+    "positions",
+    "prices",
+    "write_all",
+]
+
+_PATH_NAMES = {code: name for name, code in PATH_CODES.items()}
+
+
+def _columns(flat, fields: tuple[str, ...]) -> dict[str, np.ndarray]:
+    data = np.frombuffer(flat, dtype="<i8") if len(flat) else np.zeros(0, dtype="<i8")
+    table = data.reshape(-1, len(fields))
+    return {name: table[:, i].copy() for i, name in enumerate(fields)}
+
+
+def _clock(ns: np.ndarray) -> pd.Series:
+    return pd.Series([format_time(int(t), ms=True) for t in ns], dtype="string")
+
+
+def parent_orders(result: Result) -> pd.DataFrame:
+    """One row per parent order."""
+    parent_ids = _columns(result.children, CHILD_FIELDS)["parent_id"]
+    size = max((p.id for p in result.parents), default=0) + 1
+    counts = np.bincount(parent_ids, minlength=size) if len(parent_ids) else np.zeros(size, dtype=np.int64)
+    rows = [
+        {
+            "parent_id": p.id,
+            "received_ns": p.received,
+            "received": format_time(p.received),
+            "symbol": result.symbols[p.symbol],
+            "side": "buy" if p.side > 0 else "sell",
+            "qty": p.qty,
+            "retail": p.retail,
+            "for_open": p.for_open,
+            "server": p.server,
+            "path": p.path,
+            "filled_qty": p.filled_qty,
+            "child_orders": int(counts[p.id]),
+            "ran_power_peg": p.ran_power_peg,
+            "rejected": p.rejected,
+        }
+        for p in result.parents
+    ]
+    return pd.DataFrame(rows)
+
+
+def _parent_lookup(result: Result) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Arrays indexed by parent id: server, symbol index and side."""
+    size = max((p.id for p in result.parents), default=0) + 1
+    server = np.zeros(size, dtype=np.int64)
+    symbol = np.zeros(size, dtype=np.int64)
+    side = np.zeros(size, dtype=np.int64)
+    for p in result.parents:
+        server[p.id], symbol[p.id], side[p.id] = p.server, p.symbol, p.side
+    return server, symbol, side
+
+
+def child_orders(result: Result) -> pd.DataFrame:
+    """One row per child order: its server, parent, symbol, side, price, shares and code path."""
+    cols = _columns(result.children, CHILD_FIELDS)
+    server, symbol, side = _parent_lookup(result)
+    parents = cols["parent_id"]
+    return pd.DataFrame(
+        {
+            "child_id": np.arange(1, len(parents) + 1, dtype=np.int64),
+            "time_ns": cols["time"],
+            "server": server[parents],
+            "parent_id": parents,
+            "symbol": pd.Categorical.from_codes(symbol[parents], categories=result.symbols),
+            "side": pd.Categorical.from_codes((side[parents] < 0).astype(np.int8), categories=["buy", "sell"]),
+            "price_usd": cols["price"] / 100.0,
+            "qty": cols["qty"],
+            "path": pd.Categorical.from_codes(cols["path"], categories=list(PATH_CODES)),
+        }
+    )
+
+
+def executions(result: Result) -> pd.DataFrame:
+    """One row per execution, joined to its child order for server, parent, symbol and side."""
+    ex = _columns(result.journal, EXEC_FIELDS)
+    ch = _columns(result.children, CHILD_FIELDS)
+    server, symbol, side = _parent_lookup(result)
+    row = ex["order_id"] - 1  # a child's id is its row number + 1
+    parents = ch["parent_id"][row]
+    return pd.DataFrame(
+        {
+            "time_ns": ex["time"],
+            "server": server[parents],
+            "child_id": ex["order_id"],
+            "parent_id": parents,
+            "symbol": pd.Categorical.from_codes(symbol[parents], categories=result.symbols),
+            "side": pd.Categorical.from_codes((side[parents] < 0).astype(np.int8), categories=["buy", "sell"]),
+            "price_usd": ex["price"] / 100.0,
+            "qty": ex["qty"],
+        }
+    )
+
+
+def positions(result: Result) -> pd.DataFrame:
+    """One row per symbol Knight traded: position, prices and realised P&L at close-out."""
+    rows = []
+    moves = result.symbol_moves()
+    for i, q in enumerate(result.position):
+        knight = result.window["knight_shares"][i]
+        if not q and not knight:
+            continue
+        share, move = moves[i]
+        rows.append(
+            {
+                "symbol": result.symbols[i],
+                "synthetic": result.synthetic[i],
+                "position": q,
+                "open_usd": result.open_price[i] / 100,
+                "last_usd": result.last_price[i] / 100,
+                "market_value_usd": q * result.last_price[i] / 100,
+                "basket_price_usd": result.basket_price(i) / 100 if q else None,
+                "knight_volume_pct": share,
+                "max_move_pct": move,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def pnl(result: Result) -> pd.DataFrame:
+    """P&L over time. ``pnl_usd`` marks positions at the last trade; ``realisable_usd`` at close-out."""
+    if not result.samples:
+        return pd.DataFrame(columns=["time_ns", "time", "pnl_usd", "realisable_usd", "child_orders", "executions"])
+    t, cash, mark, closeout, children, execs = zip(*result.samples, strict=True)
+    return pd.DataFrame(
+        {
+            "time_ns": np.array(t, dtype=np.int64),
+            "time": [format_time(x) for x in t],
+            "cash_usd": np.array(cash, dtype=float) / 100,
+            "pnl_usd": np.array(mark, dtype=float) / 100,
+            "realisable_usd": np.array(closeout, dtype=float) / 100,
+            "child_orders": np.array(children, dtype=np.int64),
+            "executions": np.array(execs, dtype=np.int64),
+        }
+    )
+
+
+def alerts(result: Result) -> pd.DataFrame:
+    """Automated messages: the e-mails that existed, and pages from controls (if any)."""
+    rows = [
+        {
+            "time_ns": t,
+            "time": format_time(t),
+            "channel": "email",
+            "source": f"server {server}",
+            "symbol": result.symbols[symbol],
+            "text": text,
+        }
+        for t, server, _parent, symbol, text in result.emails
+    ]
+    rows += [
+        {"time_ns": t, "time": format_time(t), "channel": "page", "source": control, "symbol": "", "text": detail}
+        for t, control, detail in result.pages
+    ]
+    frame = pd.DataFrame(rows, columns=["time_ns", "time", "channel", "source", "symbol", "text"])
+    return frame.sort_values("time_ns", kind="stable").reset_index(drop=True)
+
+
+def actions(result: Result) -> pd.DataFrame:
+    """Timeline of operator and system actions."""
+    return pd.DataFrame(
+        [
+            {
+                "time_ns": e.time,
+                "time": format_time(e.time) if e.time else "before 1 Aug",
+                "actor": e.actor,
+                "action": e.action,
+                "server": e.server,
+                "detail": e.detail,
+            }
+            for e in result.timeline
+        ],
+        columns=["time_ns", "time", "actor", "action", "server", "detail"],
+    )
+
+
+def prices(result: Result) -> pd.DataFrame:
+    """Last trade price (USD) of each symbol at each sample; one column per symbol."""
+    times = [s[0] for s in result.samples]
+    data = np.array(result.price_samples, dtype=float) / 100 if result.price_samples else np.zeros((0, len(result.symbols)))
+    frame = pd.DataFrame(data, columns=result.symbols)
+    frame.insert(0, "time_ns", np.array(times, dtype=np.int64))
+    return frame
+
+
+def write_all(result: Result, out_dir: str) -> list[str]:
+    """Write every table to ``out_dir`` as parquet (created if needed).
+
+    Writes to temporary names first and renames at the end, so a failure leaves no
+    half-written table behind.
+
+    Returns:
+        The paths written.
+    """
+    os.makedirs(out_dir, exist_ok=True)
+    names = ["parent_orders", "child_orders", "executions", "positions", "pnl", "alerts", "actions"]
+    written: list[tuple[str, str]] = []
+    try:
+        for name in names:
+            final = os.path.join(out_dir, f"{name}.parquet")
+            tmp = final + ".partial"
+            getattr(result, name).to_parquet(tmp, index=False)
+            written.append((tmp, final))
+    except BaseException:
+        for tmp, _ in written:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+        for name in names:
+            tmp = os.path.join(out_dir, f"{name}.parquet.partial")
+            if os.path.exists(tmp):
+                os.remove(tmp)
+        raise
+    for tmp, final in written:
+        os.replace(tmp, final)
+    return [final for _, final in written]

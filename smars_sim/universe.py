@@ -1,0 +1,150 @@
+"""The symbol universe of the 1 August 2012 replay, and how ``data/symbols.csv`` is made.
+
+The record names a dozen of the 154 stocks. Those keep their tickers and every
+figure the record documents (opening or reference prices, which way they moved,
+typical volume). Everything else is synthetic and marked so: tickers ``SYN001``…,
+and ``synthetic=True`` on every row whose figures are not from the record.
+
+Run ``python -m smars_sim.universe`` to regenerate ``data/symbols.csv`` from the
+calibration table; a test checks that the committed file matches.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import sys
+from pathlib import Path
+from random import Random
+
+from .record import data_dir, load_table
+
+__all__ = ["build_universe", "render_csv"]
+
+COLUMNS = (
+    "symbol",
+    "synthetic",
+    "open_cents",
+    "depth_shares",
+    "others_shares_per_s",
+    "knight_parents",
+    "knight_side",
+    "source",
+)
+
+#: Shares in a regular trading day of 6.5 hours, to turn a daily volume into a rate.
+_DAY_SECONDS = 6.5 * 3600
+
+
+def _named(calibration: dict[str, float]) -> list[dict[str, object]]:
+    """The tickers the record names, with only the figures it documents."""
+    thin = calibration["thin_depth_shares"]
+    quiet = 100_000 / _DAY_SECONDS  # "about 100k a day normally" (CODE, JWF)
+    return [
+        # ticker, open (cents) or None, side or None, depth override, others rate override, source
+        {"symbol": "WZE", "open": 360, "side": 1, "depth": thin, "source": "record §4: opened $3.60, rose; bust >= $4.68"},
+        {"symbol": "CO", "open": 247, "side": 1, "depth": thin, "source": "record §4: opened $2.47, rose to $6.20; bust >= $3.22"},
+        {"symbol": "EJ", "open": 480, "side": -1, "depth": thin, "source": "record §4: bust <= $3.36; open derived as $3.36/0.70 (30% rule)"},
+        {"symbol": "ARC", "open": None, "side": None, "depth": thin, "source": "record §4: trades busted (threshold not known); price and side synthetic"},
+        {"symbol": "CODE", "open": None, "side": -1, "others": quiet, "source": "record §4: Knight's selling pushed it below $10; ~100k shares/day normally; open synthetic"},
+        {"symbol": "JWF", "open": None, "side": None, "others": quiet, "source": "record §4: ~100k shares/day normally; price and side synthetic"},
+        {"symbol": "ANF", "open": 3380, "side": 1, "source": "record §4: rose 9% from a $33.80 close"},
+        {"symbol": "HOG", "open": 4323, "side": -1, "source": "record §4: fell 12% from $43.23"},
+        {"symbol": "EXC", "open": None, "side": None, "source": "record §4: heavy Knight-pattern trading; price and side synthetic"},
+        {"symbol": "NOK", "open": None, "side": None, "source": "record §4: heavy Knight-pattern trading; price and side synthetic"},
+        {"symbol": "BRK/B", "open": None, "side": None, "source": "record §4: heavy Knight-pattern trading; price and side synthetic"},
+    ]
+
+
+def build_universe(calibration: dict[str, float]) -> list[dict[str, object]]:
+    """Build the 154-symbol universe deterministically from the calibration table.
+
+    Args:
+        calibration: Parameter name -> value (``data/calibration.csv``).
+
+    Returns:
+        One dict per symbol with the ``COLUMNS`` keys.
+    """
+    rng = Random(int(calibration["universe_seed"]))
+    n_symbols = int(calibration["symbols"])
+    n_long = int(calibration["long_symbols"])
+    n_parents = int(calibration["parent_orders"])
+
+    def price() -> int:
+        median = calibration["price_median_usd"] * 100
+        return max(100, round(median * math.exp(rng.gauss(0, calibration["price_sigma"]))))
+
+    def depth() -> float:
+        return round(calibration["depth_median_shares"] * math.exp(rng.gauss(0, calibration["depth_sigma"])))
+
+    def others() -> float:
+        median = calibration["others_median_shares_per_s"]
+        return round(median * math.exp(rng.gauss(0, calibration["others_sigma"])), 2)
+
+    rows: list[dict[str, object]] = []
+    for named in _named(calibration):
+        documented = named["open"] is not None and named["side"] is not None
+        rows.append(
+            {
+                "symbol": named["symbol"],
+                "synthetic": not documented,
+                "open_cents": named["open"] if named["open"] is not None else price(),
+                "depth_shares": named.get("depth") or depth(),
+                "others_shares_per_s": round(named["others"], 2) if "others" in named else others(),
+                "knight_side": named["side"],
+                "source": named["source"],
+            }
+        )
+    for i in range(n_symbols - len(rows)):
+        rows.append(
+            {
+                "symbol": f"SYN{i + 1:03d}",
+                "synthetic": True,
+                "open_cents": price(),
+                "depth_shares": depth(),
+                "others_shares_per_s": others(),
+                "knight_side": None,
+                "source": "synthetic: drawn by smars_sim.universe from data/calibration.csv",
+            }
+        )
+    # Sides: the record gives 80 net-long and 74 net-short names. Named symbols keep
+    # their documented side; the rest are drawn so that the totals match.
+    fixed_long = sum(1 for r in rows if r["knight_side"] == 1)
+    free = [r for r in rows if r["knight_side"] is None]
+    sides = [1] * (n_long - fixed_long) + [-1] * (len(free) - (n_long - fixed_long))
+    rng.shuffle(sides)
+    for row, side in zip(free, sides, strict=True):
+        row["knight_side"] = side
+    # Parents: 212 orders over 154 names, so 58 names get two.
+    for row in rows:
+        row["knight_parents"] = 1
+    for index in rng.sample(range(len(rows)), n_parents - len(rows)):
+        rows[index]["knight_parents"] = 2
+    return rows
+
+
+def render_csv(rows: list[dict[str, object]]) -> str:
+    """The CSV text of a universe, exactly as committed in ``data/symbols.csv``."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: ("true" if row[k] is True else "false" if row[k] is False else row[k]) for k in COLUMNS})
+    return buffer.getvalue()
+
+
+def _calibration() -> dict[str, float]:
+    return {row["parameter"]: float(row["value"]) for row in load_table("calibration")}
+
+
+def main() -> int:
+    """Regenerate ``data/symbols.csv``."""
+    target = Path(data_dir()) / "symbols.csv"
+    target.write_text(render_csv(build_universe(_calibration())), encoding="utf-8")
+    print(f"wrote {target}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
