@@ -27,7 +27,7 @@ __all__ = ["Simulation", "replay"]
 
 # Event kinds (indexes into Simulation._handlers).
 _ARRIVE, _FLAG, _OPEN, _TICK, _OTHERS, _REFRESH, _SAMPLE = range(7)
-_INSTALL, _STOP, _HALT, _WINDOW_END, _END = range(7, 12)
+_INSTALL, _STOP, _HALT, _WINDOW_END, _END, _CALL = range(7, 13)
 
 
 class Simulation:
@@ -69,6 +69,7 @@ class Simulation:
             self._on_halt,
             self._on_window_end,
             self._on_end,
+            self._on_call,
         ]
 
         tickers = [spec.ticker for spec in s.symbols]
@@ -93,13 +94,17 @@ class Simulation:
         self._tick_ns = s.peg_interval_ms * 1e6 / s.scale
         self.peg_lot = max(1, round(s.peg_lot / s.scale))
 
-        dead_code = "dead-code" in s.fixes
-        self.old_build: Build = old_build(with_power_peg=not dead_code, flag=s.flag)
-        self.new_build: Build = rlp_build(with_power_peg=not dead_code, flag=s.flag)
+        self.old_build: Build = old_build(flag=s.flag)
+        self.new_build: Build = rlp_build(flag=s.flag)
+        #: The flag key the RLP release reads (a fix may give it a fresh key).
+        self.rlp_flag = s.flag
         self.fleet = Fleet(s.servers, self.old_build, self.exchange, reference, self.peg_lot, self._wake)
-        self.fleet.manual_deploy(
-            self.new_build, miss=s.stale_servers, when="from 27 Jul 2012 (dates not public):"
-        )
+        #: How the RLP release reaches the fleet; a fix may replace it.
+        self.deploy: Callable[[], None] = self._manual_deploy
+        from .fixes import install_fixes  # the fixes build on the core
+
+        install_fixes(self)
+        self.deploy()
         self._updated = [srv.id for srv in self.fleet.servers if srv.build is self.new_build]
 
         # Sampled series.
@@ -110,6 +115,23 @@ class Simulation:
 
         self._schedule_day()
 
+    # ----------------------------------------------------------- set-up hooks
+    def set_builds(self, old: Build, new: Build) -> None:
+        """Replace the old and the new build before the deploy (used by fixes)."""
+        self.old_build, self.new_build = old, new
+        for server in self.fleet.servers:
+            server.build = old
+
+    def _manual_deploy(self) -> None:
+        """Knight's deploy: copied by hand, server by server, with nothing checked after."""
+        self.fleet.manual_deploy(
+            self.new_build, miss=self.scenario.stale_servers, when="from 27 Jul 2012 (dates not public):"
+        )
+
+    def call_at(self, time: int, callback: Callable[[int], None]) -> None:
+        """Schedule ``callback(now)`` at ``time`` (for fixes' periodic checks)."""
+        self._push(time, _CALL, callback)
+
     # ------------------------------------------------------------ scheduling
     def _push(self, time: int, kind: int, arg: object = None) -> None:
         self._seq += 1
@@ -117,7 +139,7 @@ class Simulation:
 
     def _schedule_day(self) -> None:
         s = self.scenario
-        self._push(s.t("flag_on_at") or self.start, _FLAG, (s.flag, True, "operations"))
+        self._push(s.t("flag_on_at") or self.start, _FLAG, (self.rlp_flag, True, "operations"))
         for parent in self._make_parents():
             self.fleet.parents[parent.id] = parent
             self._push(parent.received, _ARRIVE, parent)
@@ -292,6 +314,9 @@ class Simulation:
 
     def _on_end(self, now: int, _: object) -> None:
         self._done = True
+
+    def _on_call(self, now: int, callback: object) -> None:
+        callback(now)  # type: ignore[operator]
 
     # ------------------------------------------------------------ public API
     @property

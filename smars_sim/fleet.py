@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import struct
 from array import array
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .book import FILL_FIELDS
 from .builds import Build
@@ -205,6 +205,9 @@ class Server:
             now: Simulated time, ns.
         """
         fleet = self.fleet
+        gate = fleet.gate
+        if gate is not None and not gate.allow(self, parent, price, qty, now):
+            return  # refused before it left SMARS (the gate records why)
         child_id = fleet.next_child_id
         fleet.next_child_id = child_id + 1
         parent.last_child = now
@@ -221,6 +224,8 @@ class Server:
             return
         filled, notional, fill_price = result
         fleet.log_child(_pack_child(now, parent.id, price or fill_price, qty, parent.path_code))
+        if gate is not None:
+            gate.record(self, parent, qty, filled, notional, now)
         if filled:  # the fill handler (inlined: this runs millions of times)
             parent.filled_qty += filled
             ledger = fleet.ledger
@@ -307,7 +312,9 @@ class Fleet:
         "children",
         "emails",
         "exchange",
+        "flag_guard",
         "flags",
+        "gate",
         "journal",
         "ledger",
         "log_child",
@@ -333,7 +340,15 @@ class Fleet:
         self.exchange = exchange
         self.reference = reference
         self.peg_lot = peg_lot
-        self.flags: dict[str, bool] = {}
+        #: The fleet-wide flags: any mapping of name -> bool (a fix may swap in a registry).
+        self.flags: MutableMapping[str, bool] = {}
+        #: Optional pre-trade gate every child order passes (see ``smars_sim.fixes``):
+        #: ``gate.allow(server, parent, price, qty, now) -> bool`` before sending and
+        #: ``gate.record(server, parent, qty, filled, notional, now)`` after.
+        self.gate: Any = None
+        #: Optional check on flag changes: ``flag_guard(name, value, now)`` returns a
+        #: reason to refuse, or ``None`` to allow.
+        self.flag_guard: Callable[[str, bool, int], str | None] | None = None
         self.next_child_id = 1  # child orders have their own id sequence
         self.ledger = Ledger(len(reference))
         self.parents: dict[int, ParentOrder] = {}
@@ -394,7 +409,17 @@ class Fleet:
             server.build = build
             self.note(0, "technician", "deploy", server.id, f"{when} copied {build.version} ({build.short_hash})")
 
-    def set_flag(self, name: str, value: bool, now: int, actor: str = "operations") -> None:
-        """Turn a fleet-wide flag on or off."""
+    def set_flag(self, name: str, value: bool, now: int, actor: str = "operations") -> bool:
+        """Turn a fleet-wide flag on or off; returns whether the change was made.
+
+        A ``flag_guard`` (installed by a fix) may refuse the change; the timeline
+        then records the refusal and its reason.
+        """
+        if self.flag_guard is not None:
+            reason = self.flag_guard(name, value, now)
+            if reason:
+                self.note(now, "flag guard", "flag change refused", 0, f"{name}={value}: {reason}")
+                return False
         self.flags[name] = value
         self.note(now, actor, "flag on" if value else "flag off", 0, name)
+        return True
