@@ -1,9 +1,10 @@
 """Builds: immutable artifacts with a version and a sha256 content hash.
 
-A build lists the code paths compiled into it and says which code path each flag
-name switches on. Its hash covers that manifest *and the source text of every code
-path it contains*, so two builds that differ in what they would run never share a
-hash. That is what a deployment check must compare (see ``fixes.verified_deploy``).
+A build has a routing function, which decides from the flags which code path a
+parent order takes, and lists the code paths compiled into it. Its hash covers
+that manifest *and the source text of the router and every code path*, so two
+builds that differ in what they would run never share a hash. That is what a
+deployment check must compare.
 
 The version labels are this kit's own: the record does not give Knight's.
 """
@@ -13,9 +14,24 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from .router import CODE_PATHS, POWER_PEG, RLP, STANDARD
+if TYPE_CHECKING:
+    from .fleet import ParentOrder
+
+from .router import (
+    CodePath,
+    Router,
+    path_name,
+    power_peg,
+    rlp,
+    route_pre_rlp,
+    route_rlp,
+    route_without_flags,
+    standard,
+)
 
 __all__ = ["FLAG", "OLD_BUILD", "RLP_BUILD", "Build", "old_build", "rlp_build"]
 
@@ -23,8 +39,7 @@ __all__ = ["FLAG", "OLD_BUILD", "RLP_BUILD", "Build", "old_build", "rlp_build"]
 FLAG = "powerpeg"
 
 
-def _source(path: str) -> str:
-    func = CODE_PATHS[path]
+def _source(func: Callable[..., object]) -> str:
     try:
         return inspect.getsource(func)
     except (OSError, TypeError):  # no source on disk (e.g. a frozen app): use the bytecode
@@ -37,44 +52,63 @@ class Build:
 
     Attributes:
         version: A human label, e.g. ``"2012.07-rlp"``.
+        router: The build's routing function (reads flags, returns a code path).
         paths: The code paths compiled into this build.
-        flag_paths: ``(flag name, code path)`` pairs: what each flag switches on.
+        flag: The flag key this build's router reads.
         notes: What this build is, in a sentence.
-        sha256: Content hash of the manifest plus the code paths' source.
+        sha256: Content hash of the manifest plus the source of the router and paths.
     """
 
     version: str
-    paths: tuple[str, ...]
-    flag_paths_items: tuple[tuple[str, str], ...]
+    router: Router
+    paths: tuple[CodePath, ...]
+    flag: str = FLAG
     notes: str = ""
     sha256: str = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
-        unknown = [p for p in self.paths if p not in CODE_PATHS]
-        if unknown:
-            raise ValueError(f"unknown code path(s) {unknown}; known: {sorted(CODE_PATHS)}")
         manifest = json.dumps(
-            {"version": self.version, "paths": list(self.paths), "flags": self.flag_paths_items},
+            {
+                "version": self.version,
+                "router": self.router.__name__,
+                "paths": sorted(path_name(p) for p in self.paths),
+                "flag": self.flag,
+            },
             sort_keys=True,
         )
         digest = hashlib.sha256(manifest.encode())
-        for path in sorted(self.paths):
-            digest.update(_source(path).encode())
+        for func in (self.router, *sorted(self.paths, key=path_name)):
+            digest.update(_source(func).encode())
         object.__setattr__(self, "sha256", digest.hexdigest())
-
-    @property
-    def flag_paths(self) -> dict[str, str]:
-        """Flag name -> code path switched on by that flag in this build."""
-        return dict(self.flag_paths_items)
 
     @property
     def short_hash(self) -> str:
         """The first 12 hex digits of the hash, as deploy tools show it."""
         return self.sha256[:12]
 
-    def contains(self, path: str) -> bool:
-        """Whether a code path is compiled into this build."""
-        return path in self.paths
+    @property
+    def path_names(self) -> tuple[str, ...]:
+        """Names of the code paths compiled in."""
+        return tuple(path_name(p) for p in self.paths)
+
+    def contains(self, path: str | CodePath) -> bool:
+        """Whether a code path (by name or function) is compiled into this build."""
+        name = path if isinstance(path, str) else path_name(path)
+        return name in self.path_names
+
+    def route(self, flags: Mapping[str, bool], parent: ParentOrder) -> CodePath:
+        """Run this build's router for a parent order.
+
+        Raises:
+            RuntimeError: If the router returns a path this build does not contain
+                (a broken build: the deploy checks should never let one through).
+        """
+        path = self.router(flags, parent, self.flag)
+        if path not in self.paths:
+            raise RuntimeError(
+                f"build {self.version} routed to {path_name(path)}, which it does not contain"
+            )
+        return path
 
 
 def old_build(*, with_power_peg: bool = True, flag: str = FLAG) -> Build:
@@ -82,20 +116,22 @@ def old_build(*, with_power_peg: bool = True, flag: str = FLAG) -> Build:
 
     Args:
         with_power_peg: ``False`` gives the history in which Power Peg was deleted
-            when it was retired (the ``dead-code`` fix): the flag then maps to nothing.
+            when it was retired (the ``dead-code`` fix): its router reads no flag.
         flag: The flag name Power Peg listens to.
     """
     if with_power_peg:
         return Build(
             "2011.12-pre-rlp",
-            (STANDARD, POWER_PEG),
-            ((flag, POWER_PEG),),
+            route_pre_rlp,
+            (standard, power_peg),
+            flag,
             "The build before RLP. Power Peg, retired in 2003, is still compiled in.",
         )
     return Build(
         "2011.12-pre-rlp-clean",
-        (STANDARD,),
-        (),
+        route_without_flags,
+        (standard,),
+        flag,
         "The build before RLP, in a history where Power Peg was deleted when retired.",
     )
 
@@ -104,14 +140,15 @@ def rlp_build(*, with_power_peg: bool = True, flag: str = FLAG) -> Build:
     """The 2012 RLP release, deployed from 27 July 2012.
 
     Args:
-        with_power_peg: Whether the dead Power Peg code is still compiled in.
+        with_power_peg: Whether the dead Power Peg code is still compiled in
+            ("present and callable", though its router no longer reaches it).
         flag: The flag key the RLP code reads. Knight reused the old key.
     """
-    paths = (STANDARD, RLP, POWER_PEG) if with_power_peg else (STANDARD, RLP)
     return Build(
         "2012.07-rlp" if with_power_peg else "2012.07-rlp-clean",
-        paths,
-        ((flag, RLP),),
+        route_rlp,
+        (standard, rlp, power_peg) if with_power_peg else (standard, rlp),
+        flag,
         "The RLP release. The flag it reads now means 'route retail orders to RLP'.",
     )
 

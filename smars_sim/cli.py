@@ -32,7 +32,9 @@ def _int(text: str) -> int:
     try:
         return int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer; use a whole number") from None
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an integer; use a whole number"
+        ) from None
 
 
 def _float(text: str) -> float:
@@ -50,12 +52,22 @@ def _parser() -> _Parser:
     rp.add_argument("--seed", type=_int, help="the one seed (default: the scenario's)")
     rp.add_argument("--scale", type=_float, default=None, help="resolution in (0, 1] (default 1)")
     rp.add_argument("--servers", type=_int, help="number of SMARS servers")
-    rp.add_argument("--stale-server", type=_int, action="append", dest="stale", metavar="K",
-                    help="server the technician misses (repeat for several)")
+    rp.add_argument(
+        "--stale-server",
+        type=_int,
+        action="append",
+        dest="stale",
+        metavar="K",
+        help="server the technician misses (repeat for several)",
+    )
     rp.add_argument("--no-rollback", action="store_true", help="operators never roll back")
     rp.add_argument("--rollback-at", metavar="HH:MM[:SS]", help="when the rollback starts")
-    rp.add_argument("--halt-at", metavar="HH:MM[:SS]", help="stop every server at once at this time")
-    rp.add_argument("--fix", action="append", default=[], metavar="NAME", help="apply a fix (repeatable)")
+    rp.add_argument(
+        "--halt-at", metavar="HH:MM[:SS]", help="stop every server at once at this time"
+    )
+    rp.add_argument(
+        "--fix", action="append", default=[], metavar="NAME", help="apply a fix (repeatable)"
+    )
     rp.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     rp.add_argument("--out", metavar="DIR", help="write every table as parquet into DIR")
     return parser
@@ -76,7 +88,9 @@ def _check_out_dir(path: str) -> None:
         with tempfile.TemporaryFile(dir=probe_dir):
             pass
     except OSError:
-        raise ValueError(f"--out {path!r} cannot be written; give a directory you can write to") from None
+        raise ValueError(
+            f"--out {path!r} cannot be written; give a directory you can write to"
+        ) from None
 
 
 def _progress_bar() -> Callable[[float], None]:
@@ -91,7 +105,9 @@ def _progress_bar() -> Callable[[float], None]:
         shown[0] = True
         width = 30
         filled = int(width * min(1.0, fraction))
-        sys.stderr.write(f"\rreplaying [{'#' * filled}{'.' * (width - filled)}] {fraction:4.0%} {elapsed:5.1f}s")
+        sys.stderr.write(
+            f"\rreplaying [{'#' * filled}{'.' * (width - filled)}] {fraction:4.0%} {elapsed:5.1f}s"
+        )
         if fraction >= 1.0:
             sys.stderr.write("\n")
         sys.stderr.flush()
@@ -124,7 +140,9 @@ def _scenario(args: argparse.Namespace) -> Any:
     if args.servers is not None and not args.stale and scenario.stale_servers:
         # Keep "the last server is missed" meaningful when the fleet size changes.
         if max(scenario.stale_servers) > args.servers:
-            scenario = scenario.with_(stale_servers=(args.servers,)) if args.servers >= 1 else scenario
+            scenario = (
+                scenario.with_(stale_servers=(args.servers,)) if args.servers >= 1 else scenario
+            )
     scenario.validate()
     return scenario
 
@@ -136,7 +154,10 @@ def _table(summary: dict[str, Any]) -> str:
     rows = [
         ("scenario", f"{summary['scenario']} (seed {summary['seed']}, scale {summary['scale']})"),
         ("fixes", ", ".join(summary["fixes"]) or "none"),
-        ("servers", f"{summary['servers']} (stale: {', '.join(map(str, summary['stale_servers'])) or 'none'})"),
+        (
+            "servers",
+            f"{summary['servers']} (stale: {', '.join(map(str, summary['stale_servers'])) or 'none'})",
+        ),
         ("parent orders via Power Peg", f"{summary['parent_orders']:,}"),
         ("child orders", f"{summary['child_orders']:,}"),
         ("executions", f"{summary['executions']:,}"),
@@ -145,7 +166,10 @@ def _table(summary: dict[str, Any]) -> str:
         ("net long", f"{money(summary['long_usd'])} in {summary['long_symbols']} symbols"),
         ("net short", f"{money(summary['short_usd'])} in {summary['short_symbols']} symbols"),
         ("realised loss", money(summary["loss_usd"])),
-        ("Power Peg ran", f"{summary['start'] or '-'} to {summary['stop'] or '-'} ({summary['duration_minutes']} min)"),
+        (
+            "Power Peg ran",
+            f"{summary['start'] or '-'} to {summary['stop'] or '-'} ({summary['duration_minutes']} min)",
+        ),
         ("BNET e-mails", f"{summary['bnet_emails']}"),
         ("execution digest", summary["execution_digest"][:16] + "…"),
     ]

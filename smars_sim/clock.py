@@ -60,7 +60,9 @@ def parse_time(text: str | int, *, what: str = "time") -> int:
     seconds = int(match[3] or 0)
     fraction = (match[4] or "").ljust(9, "0")
     if hours > 23 or minutes > 59 or seconds > 59:
-        raise ValueError(f"{what} {text!r} is not a clock time; hours 0-23, minutes and seconds 0-59")
+        raise ValueError(
+            f"{what} {text!r} is not a clock time; hours 0-23, minutes and seconds 0-59"
+        )
     return hours * HOUR_NS + minutes * MINUTE_NS + seconds * SECOND_NS + int(fraction or 0)
 
 

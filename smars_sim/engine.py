@@ -44,9 +44,7 @@ class Simulation:
         >>> result = sim.run()
     """
 
-    def __init__(
-        self, scenario: Scenario, progress: Callable[[float], None] | None = None
-    ) -> None:
+    def __init__(self, scenario: Scenario, progress: Callable[[float], None] | None = None) -> None:
         scenario.validate()
         self.scenario = s = scenario
         self.progress = progress
@@ -98,7 +96,9 @@ class Simulation:
         self.new_build: Build = rlp_build(flag=s.flag)
         #: The flag key the RLP release reads (a fix may give it a fresh key).
         self.rlp_flag = s.flag
-        self.fleet = Fleet(s.servers, self.old_build, self.exchange, reference, self.peg_lot, self._wake)
+        self.fleet = Fleet(
+            s.servers, self.old_build, self.exchange, reference, self.peg_lot, self._wake
+        )
         #: How the RLP release reaches the fleet; a fix may replace it.
         self.deploy: Callable[[], None] = self._manual_deploy
         from .fixes import install_fixes  # the fixes build on the core
@@ -125,7 +125,9 @@ class Simulation:
     def _manual_deploy(self) -> None:
         """Knight's deploy: copied by hand, server by server, with nothing checked after."""
         self.fleet.manual_deploy(
-            self.new_build, miss=self.scenario.stale_servers, when="from 27 Jul 2012 (dates not public):"
+            self.new_build,
+            miss=self.scenario.stale_servers,
+            when="from 27 Jul 2012 (dates not public):",
         )
 
     def call_at(self, time: int, callback: Callable[[int], None]) -> None:
@@ -184,7 +186,9 @@ class Simulation:
                     specs.append((0, index, spec.knight_side, rng.choice(s.parent_qty)))
             # Received before the open, for the opening auction, in random order.
             span = OPEN_NS - self.start
-            specs = [(self.start + int(rng.random() * span), sym, side, q) for _, sym, side, q in specs]
+            specs = [
+                (self.start + int(rng.random() * span), sym, side, q) for _, sym, side, q in specs
+            ]
         specs.sort()
         parents = [
             ParentOrder(i + 1, sym, side, qty, t, retail=True, for_open=True)
@@ -194,7 +198,9 @@ class Simulation:
         pre = derive_rng(s.seed, "premarket")
         start = s.t("premarket_start") or self.start
         n = len(parents)
-        times = sorted(start + int(pre.random() * (OPEN_NS - start)) for _ in range(s.premarket_orders))
+        times = sorted(
+            start + int(pre.random() * (OPEN_NS - start)) for _ in range(s.premarket_orders)
+        )
         for i, t in enumerate(times):
             parents.append(
                 ParentOrder(
@@ -260,7 +266,10 @@ class Simulation:
     def _on_sample(self, now: int, _: object) -> None:
         ledger = self.fleet.ledger
         books = self.exchange.books
-        last = [b.last_price if b.last_price is not None else r for b, r in zip(books, self.fleet.reference, strict=True)]
+        last = [
+            b.last_price if b.last_price is not None else r
+            for b, r in zip(books, self.fleet.reference, strict=True)
+        ]
         fair_now = self.makers.fair_cents
         mark = closeout = ledger.cash
         for i, q in enumerate(ledger.position):
@@ -288,7 +297,9 @@ class Simulation:
         server_id, build, actor = arg  # type: ignore[misc]
         server = self.fleet.server(server_id)
         server.install(build, now)
-        self.fleet.note(now, actor, "rollback: re-install", server_id, f"{build.version} ({build.short_hash})")
+        self.fleet.note(
+            now, actor, "rollback: re-install", server_id, f"{build.version} ({build.short_hash})"
+        )
 
     def _on_stop(self, now: int, arg: object) -> None:
         server_id, actor = arg  # type: ignore[misc]
@@ -333,9 +344,13 @@ class Simulation:
         """
         target = parse_time(time, what="time")
         if target < self.now:
-            raise ValueError(f"time {format_time(target)} is in the past; the replay is at {format_time(self.now)}")
+            raise ValueError(
+                f"time {format_time(target)} is in the past; the replay is at {format_time(self.now)}"
+            )
         if target > self.end:
-            raise ValueError(f"time {format_time(target)} is after the replay's end {format_time(self.end)}")
+            raise ValueError(
+                f"time {format_time(target)} is after the replay's end {format_time(self.end)}"
+            )
         self._run(target)
 
     def _run(self, until: int) -> None:
@@ -374,12 +389,18 @@ class Simulation:
     def _at(self, at: str | int | None) -> int:
         when = self.now if at is None else parse_time(at, what="time")
         if when < self.now:
-            raise ValueError(f"time {format_time(when)} is in the past; the replay is at {format_time(self.now)}")
+            raise ValueError(
+                f"time {format_time(when)} is in the past; the replay is at {format_time(self.now)}"
+            )
         if when > self.end:
-            raise ValueError(f"time {format_time(when)} is after the replay's end {format_time(self.end)}")
+            raise ValueError(
+                f"time {format_time(when)} is after the replay's end {format_time(self.end)}"
+            )
         return when
 
-    def stop_server(self, server_id: int, at: str | int | None = None, actor: str = "operator") -> None:
+    def stop_server(
+        self, server_id: int, at: str | int | None = None, actor: str = "operator"
+    ) -> None:
         """Stop one server (now, or at a later time)."""
         self.fleet.server(server_id)  # validates the id
         self._push(self._at(at), _STOP, (server_id, actor))
@@ -392,7 +413,9 @@ class Simulation:
         """Stop every server at once."""
         self._push(self._at(at), _HALT, actor)
 
-    def set_flag(self, name: str, value: bool, at: str | int | None = None, actor: str = "operator") -> None:
+    def set_flag(
+        self, name: str, value: bool, at: str | int | None = None, actor: str = "operator"
+    ) -> None:
         """Turn a fleet-wide flag on or off."""
         self._push(self._at(at), _FLAG, (name, bool(value), actor))
 
@@ -412,4 +435,3 @@ def replay(scenario: Scenario, progress: Callable[[float], None] | None = None) 
         The :class:`~smars_sim.result.Result`.
     """
     return Simulation(scenario, progress).run()
-

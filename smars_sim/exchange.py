@@ -41,7 +41,16 @@ class Exchange:
         makers: The market makers (set by the simulation).
     """
 
-    __slots__ = ("_held", "books", "ids", "is_open", "makers", "symbols")
+    __slots__ = (
+        "_held",
+        "books",
+        "ids",
+        "is_open",
+        "maker_position",
+        "makers",
+        "others_position",
+        "symbols",
+    )
 
     def __init__(self, symbols: list[str]) -> None:
         self.symbols = list(symbols)
@@ -49,6 +58,11 @@ class Exchange:
         self.is_open = False
         self.ids: Iterator[int] = count(1)
         self.makers: MarketMakers | None = None
+        #: Net shares the market makers and the other participants hold, per symbol.
+        #: Every execution has a maker on one side, so with Knight's positions these
+        #: sum to zero in every symbol.
+        self.maker_position = [0] * len(symbols)
+        self.others_position = [0] * len(symbols)
         self._held: list[tuple[int, int, int, int, int, array | None, OrderSender, int]] = []
 
     # ----------------------------------------------------------- market data
@@ -102,6 +116,7 @@ class Exchange:
             makers = self.makers
             growth = makers._growth if now == makers._now else makers._growth_at(now)
             makers.flow[symbol] += side * result[0] * growth
+            self.maker_position[symbol] -= side * result[0]
             if book.depleted:
                 makers.replenish(symbol, now)
         return result
@@ -111,6 +126,8 @@ class Exchange:
         book = self.books[symbol]
         filled = book.take(next(self.ids), side, None, qty, now)[0]
         if filled:
+            self.others_position[symbol] += side * filled
+            self.maker_position[symbol] -= side * filled
             self.makers.on_taken(symbol, side, filled, now)
             if book.depleted:
                 self.makers.replenish(symbol, now)
@@ -122,7 +139,9 @@ class Exchange:
         self.makers.quote_all(now)
         held, self._held = self._held, []
         for symbol, order_id, side, limit, qty, journal, sender, tag in held:
-            filled, notional, _ = self.send(symbol, order_id, side, limit, qty, now, journal, sender, tag)
+            filled, notional, _ = self.send(
+                symbol, order_id, side, limit, qty, now, journal, sender, tag
+            )
             sender.on_released(tag, qty, filled, notional, now)
 
     @property

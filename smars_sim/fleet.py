@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from .book import FILL_FIELDS
 from .builds import Build
-from .router import AT_TOUCH, CODE_PATHS, POWER_PEG, RLP, STANDARD, CodePath, select_path
+from .router import AT_TOUCH, CodePath, path_name, power_peg, rlp, standard
 
 if TYPE_CHECKING:
     from .exchange import Exchange
@@ -25,8 +25,8 @@ if TYPE_CHECKING:
 __all__ = ["AT_TOUCH", "Fleet", "Ledger", "ParentOrder", "Server", "TimelineEntry"]
 
 #: Integer codes for code paths in the child-order log.
-PATH_CODES = {STANDARD: 0, RLP: 1, POWER_PEG: 2}
-_POWER_PEG_CODE = PATH_CODES[POWER_PEG]
+PATH_CODES = {path_name(standard): 0, path_name(rlp): 1, path_name(power_peg): 2}
+_POWER_PEG_CODE = PATH_CODES[path_name(power_peg)]
 #: Fields of one child order in ``Fleet.children`` (a flat native-endian ``array('q')``).
 #: A child's id is its row number + 1; its server is its parent's server.
 CHILD_FIELDS = ("time", "parent_id", "price", "qty", "path")
@@ -173,10 +173,9 @@ class Server:
                 self._start(parent, now)
 
     def _start(self, parent: ParentOrder, now: int) -> None:
-        path = select_path(self.build, self.fleet.flags, parent)
-        parent.path = path
-        parent.path_code = PATH_CODES[path]
-        step = CODE_PATHS[path]
+        step = self.build.route(self.fleet.flags, parent)
+        parent.path = path_name(step)
+        parent.path_code = PATH_CODES[parent.path]
         if step(self, parent, now):
             self.working.append((parent, step))
             self.fleet.wake(self, now)
@@ -257,9 +256,9 @@ class Server:
         parent.held_qty -= qty
         if filled:
             self._book_fill(parent, filled, notional)
-        if self.running and parent.is_open and not parent.held_qty and parent.path != RLP:
+        if self.running and parent.is_open and not parent.held_qty and parent.path == "standard":
             # What the open did not fill is worked again by the same code path.
-            self.working.append((parent, CODE_PATHS[parent.path]))
+            self.working.append((parent, standard))
             self.fleet.wake(self, now)
 
     def post_rlp(self, parent: ParentOrder, now: int) -> None:
@@ -365,7 +364,9 @@ class Fleet:
     def server(self, server_id: int) -> Server:
         """The server with this 1-based number."""
         if not 1 <= server_id <= len(self.servers):
-            raise ValueError(f"server {server_id!r} does not exist; servers are 1..{len(self.servers)}")
+            raise ValueError(
+                f"server {server_id!r} does not exist; servers are 1..{len(self.servers)}"
+            )
         return self.servers[server_id - 1]
 
     def wake(self, server: Server, now: int) -> None:
@@ -404,10 +405,22 @@ class Fleet:
         missed = set(miss)
         for server in self.servers:
             if server.id in missed:
-                self.note(0, "technician", "deploy skipped", server.id, f"{when} server still runs {server.build.version}")
+                self.note(
+                    0,
+                    "technician",
+                    "deploy skipped",
+                    server.id,
+                    f"{when} server still runs {server.build.version}",
+                )
                 continue
             server.build = build
-            self.note(0, "technician", "deploy", server.id, f"{when} copied {build.version} ({build.short_hash})")
+            self.note(
+                0,
+                "technician",
+                "deploy",
+                server.id,
+                f"{when} copied {build.version} ({build.short_hash})",
+            )
 
     def set_flag(self, name: str, value: bool, now: int, actor: str = "operations") -> bool:
         """Turn a fleet-wide flag on or off; returns whether the change was made.

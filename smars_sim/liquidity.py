@@ -219,7 +219,9 @@ class MarketMakers:
                 ladder.remove(order)
             if side > 0:  # a bid was taken by a seller: post a new, lower one at the back
                 worst = ladder[-1][4] if ladder else target_bid + step
-                self._post(symbol, BUY, max(1, min(worst - step, target_bid - last_level * step)), now)
+                self._post(
+                    symbol, BUY, max(1, min(worst - step, target_bid - last_level * step)), now
+                )
                 # The untouched offers fall behind a falling price: re-centre them.
                 if asks and asks[0][4] - target_ask > far:
                     self._requote(symbol, SELL, now)

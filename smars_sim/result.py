@@ -75,6 +75,8 @@ class Result:
         close_fair: The makers' fair value at the 16:00 close (cents).
         window: Per-symbol window statistics: volume, high, low, knight_shares.
         server_builds: ``(server, build version, sha256)`` at the end.
+        maker_position: The market makers' net shares per symbol (Knight's counterparties).
+        others_position: The other participants' net shares per symbol.
     """
 
     scenario: Scenario
@@ -95,6 +97,8 @@ class Result:
     close_fair: list[float]
     window: dict[str, list[float]]
     server_builds: list[tuple[int, str, str]]
+    maker_position: list[int]
+    others_position: list[int]
     _frames: dict[str, Any] = field(default_factory=dict, repr=False)
 
     # ---------------------------------------------------------- construction
@@ -105,7 +109,10 @@ class Result:
         fleet = sim.fleet
         books = sim.exchange.books
         reference = fleet.reference
-        last = [b.last_price if b.last_price is not None else r for b, r in zip(books, reference, strict=True)]
+        last = [
+            b.last_price if b.last_price is not None else r
+            for b, r in zip(books, reference, strict=True)
+        ]
         window = sim.window
         if window is None:  # not reached yet: use what there is so far
             window = {
@@ -135,6 +142,8 @@ class Result:
             close_fair=close_fair,
             window=window,
             server_builds=[(srv.id, srv.build.version, srv.build.sha256) for srv in fleet.servers],
+            maker_position=list(sim.exchange.maker_position),
+            others_position=list(sim.exchange.others_position),
         )
         result.summary = result._summarise(sim)
         return result
@@ -181,7 +190,9 @@ class Result:
             "loss_usd": round(-realised / 100, 2),
             "start": format_time(start, ms=True) if start is not None else None,
             "stop": format_time(stop, ms=True) if stop is not None else None,
-            "duration_minutes": round((stop - start) / 60e9, 2) if start is not None and stop is not None else 0.0,
+            "duration_minutes": round((stop - start) / 60e9, 2)
+            if start is not None and stop is not None
+            else 0.0,
             "bnet_emails": len(self.emails),
             "pages": len(self.pages),
             "impact_20_5": impact[0],

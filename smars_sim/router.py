@@ -13,8 +13,9 @@ On 1 August 2012 the same flag meant two different things:
   in 2003 but still compiled in. Since 2005 Power Peg's stop condition never sees
   a fill, so it sends child orders without end.
 
-Each code path is a plain function ``path(server, parent, now) -> bool``. The
-server calls it on every tick while the function returns ``True`` ("keep working").
+Each build has a *routing function* that reads the flags and returns a code path.
+Each code path is a plain function ``path(server, parent, now) -> bool``; the
+server calls it on every tick while it returns ``True`` ("keep working").
 The real flag name at Knight is not public; ``powerpeg`` is this kit's name for it.
 """
 
@@ -29,52 +30,56 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AT_TOUCH",
-    "CODE_PATHS",
-    "POWER_PEG",
-    "RLP",
-    "STANDARD",
     "CodePath",
+    "Router",
+    "path_name",
     "power_peg",
     "rlp",
-    "select_path",
+    "route_pre_rlp",
+    "route_rlp",
+    "route_without_flags",
     "standard",
 ]
 
-STANDARD = "standard"
-RLP = "rlp"
-POWER_PEG = "power_peg"
-
 CodePath = Callable[["Server", "ParentOrder", int], bool]
+#: A build's routing function: ``router(flags, parent, flag) -> code path``.
+Router = Callable[[Mapping[str, bool], "ParentOrder", str], CodePath]
 
 #: A child order's price meaning "whatever the touch is when it arrives": the
 #: offer when buying, the bid when selling. Such an order always takes liquidity.
 AT_TOUCH = None
 
 
-def select_path(build: Build, flags: Mapping[str, bool], parent: ParentOrder) -> str:
-    """Choose the code path for a parent order.
-
-    The build maps flag names to code paths; the fleet's flags say which are on.
-    A flag that the build does not know, or a path the build does not contain,
-    is ignored, and the parent goes the standard way.
-
-    Args:
-        build: The build installed on the server doing the routing.
-        flags: The fleet's feature flags (name -> on/off).
-        parent: The parent order being routed.
-
-    Returns:
-        The name of the code path.
-    """
-    for flag, path in build.flag_paths.items():
-        if not flags.get(flag, False) or path not in build.paths:
-            continue
-        if path == RLP and not parent.retail:
-            continue  # the Retail Liquidity Program only takes retail orders
-        return path
-    return STANDARD
+# --------------------------------------------------------------------------
+# Routing: each build has one of these. ``flag`` is the key the build reads.
+# --------------------------------------------------------------------------
+def route_pre_rlp(flags: Mapping[str, bool], parent: ParentOrder, flag: str) -> CodePath:
+    """Routing in the build before RLP: the flag switches on Power Peg."""
+    if flags.get(flag, False):
+        return power_peg
+    return standard
 
 
+def route_rlp(flags: Mapping[str, bool], parent: ParentOrder, flag: str) -> CodePath:
+    """Routing in the 2012 RLP release: the same flag now means "send retail orders to RLP"."""
+    if flags.get(flag, False) and parent.retail:
+        return rlp
+    return standard
+
+
+def route_without_flags(flags: Mapping[str, bool], parent: ParentOrder, flag: str) -> CodePath:
+    """Routing in a build with no flagged path: every order goes the standard way."""
+    return standard
+
+
+def path_name(path: CodePath) -> str:
+    """The name of a code path, as logged: ``standard``, ``rlp`` or ``power_peg``."""
+    return path.__name__
+
+
+# --------------------------------------------------------------------------
+# Code paths.
+# --------------------------------------------------------------------------
 def standard(server: Server, parent: ParentOrder, now: int) -> bool:
     """Send a marketable child order for whatever is left, until the parent is filled.
 
@@ -119,11 +124,3 @@ def power_peg(server: Server, parent: ParentOrder, now: int) -> bool:
         return False
     server.send_child(parent, AT_TOUCH, server.peg_lot, now)
     return True
-
-
-#: Every code path this kit knows, by name. A build lists the ones it contains.
-CODE_PATHS: dict[str, CodePath] = {
-    STANDARD: standard,
-    RLP: rlp,
-    POWER_PEG: power_peg,
-}

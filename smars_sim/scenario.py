@@ -283,7 +283,9 @@ class Scenario:
             raise ValueError("the scenario has no symbols; give at least one SymbolSpec")
         for p in self.parents:
             if not 0 <= p.symbol < len(self.symbols):
-                raise ValueError(f"parent symbol {p.symbol!r} is out of range 0..{len(self.symbols) - 1}")
+                raise ValueError(
+                    f"parent symbol {p.symbol!r} is out of range 0..{len(self.symbols) - 1}"
+                )
             if p.side not in (1, -1) or p.qty <= 0:
                 raise ValueError(f"parent {p!r}: side must be 1 or -1 and qty positive")
         start = self.t("start_at")

@@ -48,7 +48,11 @@ def parent_orders(result: Result) -> pd.DataFrame:
     """One row per parent order."""
     parent_ids = _columns(result.children, CHILD_FIELDS)["parent_id"]
     size = max((p.id for p in result.parents), default=0) + 1
-    counts = np.bincount(parent_ids, minlength=size) if len(parent_ids) else np.zeros(size, dtype=np.int64)
+    counts = (
+        np.bincount(parent_ids, minlength=size)
+        if len(parent_ids)
+        else np.zeros(size, dtype=np.int64)
+    )
     rows = [
         {
             "parent_id": p.id,
@@ -94,7 +98,9 @@ def child_orders(result: Result) -> pd.DataFrame:
             "server": server[parents],
             "parent_id": parents,
             "symbol": pd.Categorical.from_codes(symbol[parents], categories=result.symbols),
-            "side": pd.Categorical.from_codes((side[parents] < 0).astype(np.int8), categories=["buy", "sell"]),
+            "side": pd.Categorical.from_codes(
+                (side[parents] < 0).astype(np.int8), categories=["buy", "sell"]
+            ),
             "price_usd": cols["price"] / 100.0,
             "qty": cols["qty"],
             "path": pd.Categorical.from_codes(cols["path"], categories=list(PATH_CODES)),
@@ -116,7 +122,9 @@ def executions(result: Result) -> pd.DataFrame:
             "child_id": ex["order_id"],
             "parent_id": parents,
             "symbol": pd.Categorical.from_codes(symbol[parents], categories=result.symbols),
-            "side": pd.Categorical.from_codes((side[parents] < 0).astype(np.int8), categories=["buy", "sell"]),
+            "side": pd.Categorical.from_codes(
+                (side[parents] < 0).astype(np.int8), categories=["buy", "sell"]
+            ),
             "price_usd": ex["price"] / 100.0,
             "qty": ex["qty"],
         }
@@ -151,7 +159,9 @@ def positions(result: Result) -> pd.DataFrame:
 def pnl(result: Result) -> pd.DataFrame:
     """P&L over time. ``pnl_usd`` marks positions at the last trade; ``realisable_usd`` at close-out."""
     if not result.samples:
-        return pd.DataFrame(columns=["time_ns", "time", "pnl_usd", "realisable_usd", "child_orders", "executions"])
+        return pd.DataFrame(
+            columns=["time_ns", "time", "pnl_usd", "realisable_usd", "child_orders", "executions"]
+        )
     t, cash, mark, closeout, children, execs = zip(*result.samples, strict=True)
     return pd.DataFrame(
         {
@@ -180,7 +190,14 @@ def alerts(result: Result) -> pd.DataFrame:
         for t, server, _parent, symbol, text in result.emails
     ]
     rows += [
-        {"time_ns": t, "time": format_time(t), "channel": "page", "source": control, "symbol": "", "text": detail}
+        {
+            "time_ns": t,
+            "time": format_time(t),
+            "channel": "page",
+            "source": control,
+            "symbol": "",
+            "text": detail,
+        }
         for t, control, detail in result.pages
     ]
     frame = pd.DataFrame(rows, columns=["time_ns", "time", "channel", "source", "symbol", "text"])
@@ -208,7 +225,11 @@ def actions(result: Result) -> pd.DataFrame:
 def prices(result: Result) -> pd.DataFrame:
     """Last trade price (USD) of each symbol at each sample; one column per symbol."""
     times = [s[0] for s in result.samples]
-    data = np.array(result.price_samples, dtype=float) / 100 if result.price_samples else np.zeros((0, len(result.symbols)))
+    data = (
+        np.array(result.price_samples, dtype=float) / 100
+        if result.price_samples
+        else np.zeros((0, len(result.symbols)))
+    )
     frame = pd.DataFrame(data, columns=result.symbols)
     frame.insert(0, "time_ns", np.array(times, dtype=np.int64))
     return frame

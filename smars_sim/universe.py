@@ -43,17 +43,73 @@ def _named(calibration: dict[str, float]) -> list[dict[str, object]]:
     quiet = 100_000 / _DAY_SECONDS  # "about 100k a day normally" (CODE, JWF)
     return [
         # ticker, open (cents) or None, side or None, depth override, others rate override, source
-        {"symbol": "WZE", "open": 360, "side": 1, "depth": thin, "source": "record §4: opened $3.60, rose; bust >= $4.68"},
-        {"symbol": "CO", "open": 247, "side": 1, "depth": thin, "source": "record §4: opened $2.47, rose to $6.20; bust >= $3.22"},
-        {"symbol": "EJ", "open": 480, "side": -1, "depth": thin, "source": "record §4: bust <= $3.36; open derived as $3.36/0.70 (30% rule)"},
-        {"symbol": "ARC", "open": None, "side": None, "depth": thin, "source": "record §4: trades busted (threshold not known); price and side synthetic"},
-        {"symbol": "CODE", "open": None, "side": -1, "others": quiet, "source": "record §4: Knight's selling pushed it below $10; ~100k shares/day normally; open synthetic"},
-        {"symbol": "JWF", "open": None, "side": None, "others": quiet, "source": "record §4: ~100k shares/day normally; price and side synthetic"},
-        {"symbol": "ANF", "open": 3380, "side": 1, "source": "record §4: rose 9% from a $33.80 close"},
+        {
+            "symbol": "WZE",
+            "open": 360,
+            "side": 1,
+            "depth": thin,
+            "source": "record §4: opened $3.60, rose; bust >= $4.68",
+        },
+        {
+            "symbol": "CO",
+            "open": 247,
+            "side": 1,
+            "depth": thin,
+            "source": "record §4: opened $2.47, rose to $6.20; bust >= $3.22",
+        },
+        {
+            "symbol": "EJ",
+            "open": 480,
+            "side": -1,
+            "depth": thin,
+            "source": "record §4: bust <= $3.36; open derived as $3.36/0.70 (30% rule)",
+        },
+        {
+            "symbol": "ARC",
+            "open": None,
+            "side": None,
+            "depth": thin,
+            "source": "record §4: trades busted (threshold not known); price and side synthetic",
+        },
+        {
+            "symbol": "CODE",
+            "open": None,
+            "side": -1,
+            "others": quiet,
+            "source": "record §4: Knight's selling pushed it below $10; ~100k shares/day normally; open synthetic",
+        },
+        {
+            "symbol": "JWF",
+            "open": None,
+            "side": None,
+            "others": quiet,
+            "source": "record §4: ~100k shares/day normally; price and side synthetic",
+        },
+        {
+            "symbol": "ANF",
+            "open": 3380,
+            "side": 1,
+            "source": "record §4: rose 9% from a $33.80 close",
+        },
         {"symbol": "HOG", "open": 4323, "side": -1, "source": "record §4: fell 12% from $43.23"},
-        {"symbol": "EXC", "open": None, "side": None, "source": "record §4: heavy Knight-pattern trading; price and side synthetic"},
-        {"symbol": "NOK", "open": None, "side": None, "source": "record §4: heavy Knight-pattern trading; price and side synthetic"},
-        {"symbol": "BRK/B", "open": None, "side": None, "source": "record §4: heavy Knight-pattern trading; price and side synthetic"},
+        {
+            "symbol": "EXC",
+            "open": None,
+            "side": None,
+            "source": "record §4: heavy Knight-pattern trading; price and side synthetic",
+        },
+        {
+            "symbol": "NOK",
+            "open": None,
+            "side": None,
+            "source": "record §4: heavy Knight-pattern trading; price and side synthetic",
+        },
+        {
+            "symbol": "BRK/B",
+            "open": None,
+            "side": None,
+            "source": "record §4: heavy Knight-pattern trading; price and side synthetic",
+        },
     ]
 
 
@@ -76,7 +132,9 @@ def build_universe(calibration: dict[str, float]) -> list[dict[str, object]]:
         return max(100, round(median * math.exp(rng.gauss(0, calibration["price_sigma"]))))
 
     def depth() -> float:
-        return round(calibration["depth_median_shares"] * math.exp(rng.gauss(0, calibration["depth_sigma"])))
+        return round(
+            calibration["depth_median_shares"] * math.exp(rng.gauss(0, calibration["depth_sigma"]))
+        )
 
     def others() -> float:
         median = calibration["others_median_shares_per_s"]
@@ -130,7 +188,12 @@ def render_csv(rows: list[dict[str, object]]) -> str:
     writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: ("true" if row[k] is True else "false" if row[k] is False else row[k]) for k in COLUMNS})
+        writer.writerow(
+            {
+                k: ("true" if row[k] is True else "false" if row[k] is False else row[k])
+                for k in COLUMNS
+            }
+        )
     return buffer.getvalue()
 
 
