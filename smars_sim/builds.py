@@ -14,9 +14,9 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .fleet import ParentOrder
@@ -39,7 +39,7 @@ __all__ = ["FLAG", "OLD_BUILD", "RLP_BUILD", "Build", "old_build", "rlp_build"]
 FLAG = "powerpeg"
 
 
-def _source(func: Callable[..., object]) -> str:
+def _source(func: Any) -> str:
     try:
         return inspect.getsource(func)
     except (OSError, TypeError):  # no source on disk (e.g. a frozen app): use the bytecode

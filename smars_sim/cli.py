@@ -137,12 +137,10 @@ def _scenario(args: argparse.Namespace) -> Any:
     if args.fix:
         changes["fixes"] = tuple(args.fix)
     scenario = Scenario.named(args.scenario, **changes)
-    if args.servers is not None and not args.stale and scenario.stale_servers:
-        # Keep "the last server is missed" meaningful when the fleet size changes.
-        if max(scenario.stale_servers) > args.servers:
-            scenario = (
-                scenario.with_(stale_servers=(args.servers,)) if args.servers >= 1 else scenario
-            )
+    resized = args.servers is not None and args.servers >= 1 and not args.stale
+    if resized and scenario.stale_servers and max(scenario.stale_servers) > args.servers:
+        # With fewer servers and no --stale-server, the technician misses the last one.
+        scenario = scenario.with_(stale_servers=(args.servers,))
     scenario.validate()
     return scenario
 
@@ -151,12 +149,14 @@ def _table(summary: dict[str, Any]) -> str:
     def money(x: float) -> str:
         return f"${x / 1e9:,.2f}B" if abs(x) >= 1e9 else f"${x / 1e6:,.1f}M"
 
+    stale = ", ".join(map(str, summary["stale_servers"]))
+    ran = f"{summary['start'] or '-'} to {summary['stop'] or '-'}"
     rows = [
         ("scenario", f"{summary['scenario']} (seed {summary['seed']}, scale {summary['scale']})"),
         ("fixes", ", ".join(summary["fixes"]) or "none"),
         (
             "servers",
-            f"{summary['servers']} (stale: {', '.join(map(str, summary['stale_servers'])) or 'none'})",
+            f"{summary['servers']} (stale: {stale or 'none'})",
         ),
         ("parent orders via Power Peg", f"{summary['parent_orders']:,}"),
         ("child orders", f"{summary['child_orders']:,}"),
@@ -168,7 +168,7 @@ def _table(summary: dict[str, Any]) -> str:
         ("realised loss", money(summary["loss_usd"])),
         (
             "Power Peg ran",
-            f"{summary['start'] or '-'} to {summary['stop'] or '-'} ({summary['duration_minutes']} min)",
+            f"{ran} ({summary['duration_minutes']} min)",
         ),
         ("BNET e-mails", f"{summary['bnet_emails']}"),
         ("execution digest", summary["execution_digest"][:16] + "…"),

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from heapq import heappop, heappush
+from typing import Any
 
 from .builds import Build, old_build, rlp_build
 from .clock import OPEN_NS, SECOND_NS, format_time, parse_time
@@ -240,8 +241,8 @@ class Simulation:
         # SMARS spread each flow over the servers in turn.
         servers[index % len(servers)].accept(parent, now)
 
-    def _on_flag(self, now: int, arg: object) -> None:
-        name, value, actor = arg  # type: ignore[misc]
+    def _on_flag(self, now: int, arg: Any) -> None:
+        name, value, actor = arg
         self.fleet.set_flag(name, value, now, actor)
 
     def _on_open(self, now: int, _: object) -> None:
@@ -271,7 +272,8 @@ class Simulation:
             for b, r in zip(books, self.fleet.reference, strict=True)
         ]
         fair_now = self.makers.fair_cents
-        mark = closeout = ledger.cash
+        mark: float = ledger.cash
+        closeout: float = ledger.cash
         for i, q in enumerate(ledger.position):
             if q:
                 mark += q * last[i]
@@ -293,16 +295,16 @@ class Simulation:
         discount = self.scenario.basket_discount_bps / 1e4
         return fair * (1 - discount) if position > 0 else fair * (1 + discount)
 
-    def _on_install(self, now: int, arg: object) -> None:
-        server_id, build, actor = arg  # type: ignore[misc]
+    def _on_install(self, now: int, arg: Any) -> None:
+        server_id, build, actor = arg
         server = self.fleet.server(server_id)
         server.install(build, now)
         self.fleet.note(
             now, actor, "rollback: re-install", server_id, f"{build.version} ({build.short_hash})"
         )
 
-    def _on_stop(self, now: int, arg: object) -> None:
-        server_id, actor = arg  # type: ignore[misc]
+    def _on_stop(self, now: int, arg: Any) -> None:
+        server_id, actor = arg
         server = self.fleet.server(server_id)
         if server.running:
             server.stop(now)
@@ -345,7 +347,8 @@ class Simulation:
         target = parse_time(time, what="time")
         if target < self.now:
             raise ValueError(
-                f"time {format_time(target)} is in the past; the replay is at {format_time(self.now)}"
+                f"time {format_time(target)} is in the past; "
+                f"the replay is at {format_time(self.now)}"
             )
         if target > self.end:
             raise ValueError(

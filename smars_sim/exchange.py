@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from itertools import count
 from typing import TYPE_CHECKING, Protocol
 
-from .book import BUY, OrderBook
+from .book import OrderBook
 
 if TYPE_CHECKING:
     from .liquidity import MarketMakers
@@ -57,13 +57,15 @@ class Exchange:
         self.books = [OrderBook(i, track_depleted=True) for i in range(len(symbols))]
         self.is_open = False
         self.ids: Iterator[int] = count(1)
-        self.makers: MarketMakers | None = None
+        # Set by the simulation before anything trades; typed as always present because
+        # the hot path reads it for every order.
+        self.makers: MarketMakers = None  # type: ignore[assignment]
         #: Net shares the market makers and the other participants hold, per symbol.
         #: Every execution has a maker on one side, so with Knight's positions these
         #: sum to zero in every symbol.
         self.maker_position = [0] * len(symbols)
         self.others_position = [0] * len(symbols)
-        self._held: list[tuple[int, int, int, int, int, array | None, OrderSender, int]] = []
+        self._held: list[tuple[int, int, int, int | None, int, array | None, OrderSender, int]] = []
 
     # ----------------------------------------------------------- market data
     def bbo(self, symbol: int) -> tuple[int | None, int | None]:
@@ -139,10 +141,9 @@ class Exchange:
         self.makers.quote_all(now)
         held, self._held = self._held, []
         for symbol, order_id, side, limit, qty, journal, sender, tag in held:
-            filled, notional, _ = self.send(
-                symbol, order_id, side, limit, qty, now, journal, sender, tag
-            )
-            sender.on_released(tag, qty, filled, notional, now)
+            result = self.send(symbol, order_id, side, limit, qty, now, journal, sender, tag)
+            assert result is not None  # the session is open now, so nothing is held
+            sender.on_released(tag, qty, result[0], result[1], now)
 
     @property
     def held_count(self) -> int:

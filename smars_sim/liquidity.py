@@ -74,9 +74,9 @@ class MarketMakers:
         "_decay_per_ns",
         "_epoch",
         "_growth",
-        "_now",
         "_half",
         "_ids",
+        "_now",
         "_step",
         "depth",
         "exchange",
@@ -157,7 +157,7 @@ class MarketMakers:
         return bid, ask
 
     def _post(self, symbol: int, side: int, price: int, now: int) -> None:
-        """Post one maker order, never crossing the other side (makers don't trade with themselves)."""
+        """Post one maker order, never crossing the other side (no trading with themselves)."""
         book = self.exchange.books[symbol]
         if side > 0:
             ask = book.best_ask()

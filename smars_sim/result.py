@@ -154,8 +154,8 @@ class Result:
         ledger = fleet.ledger
         journal = self.journal
         peg = [p for p in self.parents if p.ran_power_peg]
-        start = min((p.first_child for p in peg), default=None)
-        stop = max((p.last_child for p in peg), default=None)
+        start = min((p.first_child for p in peg if p.first_child is not None), default=None)
+        stop = max((p.last_child for p in peg if p.last_child is not None), default=None)
         long_usd = short_usd = 0.0
         long_symbols = short_symbols = 0
         for q, price in zip(self.position, self.last_price, strict=True):

@@ -25,7 +25,6 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .builds import Build
     from .fleet import ParentOrder, Server
 
 __all__ = [

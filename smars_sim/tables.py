@@ -157,7 +157,10 @@ def positions(result: Result) -> pd.DataFrame:
 
 
 def pnl(result: Result) -> pd.DataFrame:
-    """P&L over time. ``pnl_usd`` marks positions at the last trade; ``realisable_usd`` at close-out."""
+    """P&L over time.
+
+    ``pnl_usd`` marks positions at the last trade; ``realisable_usd`` at the close-out price.
+    """
     if not result.samples:
         return pd.DataFrame(
             columns=["time_ns", "time", "pnl_usd", "realisable_usd", "child_orders", "executions"]

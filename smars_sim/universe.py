@@ -17,6 +17,7 @@ import math
 import sys
 from pathlib import Path
 from random import Random
+from typing import Any
 
 from .record import data_dir, load_table
 
@@ -37,7 +38,7 @@ COLUMNS = (
 _DAY_SECONDS = 6.5 * 3600
 
 
-def _named(calibration: dict[str, float]) -> list[dict[str, object]]:
+def _named(calibration: dict[str, float]) -> list[dict[str, Any]]:
     """The tickers the record names, with only the figures it documents."""
     thin = calibration["thin_depth_shares"]
     quiet = 100_000 / _DAY_SECONDS  # "about 100k a day normally" (CODE, JWF)
@@ -76,7 +77,10 @@ def _named(calibration: dict[str, float]) -> list[dict[str, object]]:
             "open": None,
             "side": -1,
             "others": quiet,
-            "source": "record §4: Knight's selling pushed it below $10; ~100k shares/day normally; open synthetic",
+            "source": (
+                "record §4: Knight's selling pushed it below $10; "
+                "~100k shares/day normally; open synthetic"
+            ),
         },
         {
             "symbol": "JWF",
