@@ -81,8 +81,11 @@ lab: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
 
+# smars-offline (share/jupyter/voila/templates/) is Voila's lab template without
+# its Font Awesome CDN links, so the console makes no request off the machine.
 console: $(STAMP)
-	$(BIN)/voila course/console.ipynb --no-browser \
+	JUPYTER_PATH=$(CURDIR)/share/jupyter $(BIN)/voila course/console.ipynb --no-browser \
+	  --template=smars-offline \
 	  --MappingKernelManager.cull_idle_timeout=600 \
 	  --MappingKernelManager.cull_interval=60
 
