@@ -359,7 +359,7 @@ _STYLE = """
 .smars-console { font-family: system-ui, sans-serif; }
 .smars-console table { border-collapse: collapse; }
 .smars-console td, .smars-console th { padding: 2px 8px; text-align: left; }
-.smars-fleet-row .smars-row-text { font-family: monospace; font-size: 15px; white-space: pre; }
+.smars-fleet-row .smars-row-text { font-family: monospace; font-size: 14px; white-space: pre; }
 .smars-odd { background: #fff3cd; }
 .smars-stopped { color: #777; }
 .smars-big { font-size: 34px; font-weight: 700; font-family: monospace; }
@@ -431,7 +431,7 @@ class IncidentConsole:
             w.Button(
                 description=f"Stop {server.id}",
                 tooltip=f"Stop server {server.id}",
-                layout=w.Layout(width="90px"),
+                layout=w.Layout(width="90px", min_width="90px", flex="0 0 auto"),
             )
             .add_class("smars-stop")
             .add_class(f"smars-stop-{server.id}")
@@ -452,8 +452,8 @@ class IncidentConsole:
             [self.play_button, self.speed, self.kill_button, self.restart_button, self.timer],
             layout=w.Layout(align_items="center", flex_flow="row wrap"),
         )
-        left = w.VBox([self.fleet, self.alerts], layout=w.Layout(width="60%"))
-        right = w.VBox([self.pnl, self.positions], layout=w.Layout(width="40%"))
+        left = w.VBox([self.fleet, self.alerts], layout=w.Layout(width="64%"))
+        right = w.VBox([self.pnl, self.positions], layout=w.Layout(width="36%"))
         self.widget = w.VBox(
             [w.HTML(_STYLE), self.header, controls, self.status, w.HBox([left, right])]
         ).add_class("smars-console")
