@@ -70,6 +70,26 @@ def _parser() -> _Parser:
     )
     rp.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     rp.add_argument("--out", metavar="DIR", help="write every table as parquet into DIR")
+    rp.add_argument(
+        "--kill-at", metavar="HH:MM[:SS]", help="press the fleet-wide kill switch at this time"
+    )
+    rp.add_argument(
+        "--limit",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a kill-switch risk limit, e.g. capital_threshold_usd=5e7 (off: no such control)",
+    )
+    rp.add_argument("--flag", metavar="KEY", help="the flag key the old build reads")
+    wi = sub.add_parser("whatif", help="replay every combination of the four fixes")
+    wi.add_argument("--json", action="store_true", help="print the rows as a JSON list")
+    wi.add_argument(
+        "--scale", type=_float, default=None, help="resolution in (0, 1] (default 0.01)"
+    )
+    wi.add_argument("--seed", type=_int, help="the one seed (default: the scenario's)")
+    wi.add_argument(
+        "--sweep", action="store_true", help="sweep the manual kill time instead (no fixes)"
+    )
     return parser
 
 
@@ -136,6 +156,14 @@ def _scenario(args: argparse.Namespace) -> Any:
         changes["halt_at"] = parse_time(args.halt_at, what="--halt-at")
     if args.fix:
         changes["fixes"] = tuple(args.fix)
+    if args.kill_at is not None:
+        changes["kill_at"] = parse_time(args.kill_at, what="--kill-at")
+    if args.limit:
+        from .fixes.kill_switch import RiskLimits
+
+        changes["risk_limits"] = RiskLimits.parse(args.limit)
+    if args.flag is not None:
+        changes["flag"] = args.flag
     scenario = Scenario.named(args.scenario, **changes)
     resized = args.servers is not None and args.servers >= 1 and not args.stale
     if resized and scenario.stale_servers and max(scenario.stale_servers) > args.servers:
@@ -194,6 +222,37 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_whatif(args: argparse.Namespace) -> int:
+    from .scenario import Scenario
+    from .whatif import DEFAULT_SCALE, kill_time_sweep, what_if
+
+    changes: dict[str, Any] = {"scale": DEFAULT_SCALE if args.scale is None else args.scale}
+    if args.seed is not None:
+        changes["seed"] = args.seed
+    scenario = Scenario.aug1_2012(**changes)
+    scenario.validate()
+    table = kill_time_sweep(scenario=scenario) if args.sweep else what_if(scenario)
+    if args.json:
+        print(json.dumps(json.loads(table.to_json(orient="records")), sort_keys=True))
+        return 0
+    shown = table.copy()
+    shown["loss_usd"] = shown["loss_usd"].map(lambda x: f"${x / 1e6:,.3f}M")
+    columns = (
+        list(shown.columns)
+        if args.sweep
+        else [
+            "fixes",
+            "loss_usd",
+            "loss_pct_of_unfixed",
+            "executions",
+            "power_peg_minutes",
+            "stopped_by",
+        ]
+    )
+    print(shown[columns].to_string(index=False))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``smars-sim`` console script."""
     parser = _parser()
@@ -201,6 +260,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
         if args.command == "replay":
             return _cmd_replay(args)
+        if args.command == "whatif":
+            return _cmd_whatif(args)
         raise _UsageError(f"unknown command {args.command!r}")
     except (_UsageError, ValueError) as exc:
         print(f"smars-sim: error: {exc}", file=sys.stderr)

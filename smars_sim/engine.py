@@ -142,7 +142,9 @@ class Simulation:
 
     def _schedule_day(self) -> None:
         s = self.scenario
-        self._push(s.t("flag_on_at") or self.start, _FLAG, (self.rlp_flag, True, "operations"))
+        flag_on = s.t("flag_on_at")
+        if flag_on is not None:  # None: nobody turns the flag on (e.g. a day before the release)
+            self._push(flag_on, _FLAG, (self.rlp_flag, True, "operations"))
         for parent in self._make_parents():
             self.fleet.parents[parent.id] = parent
             self._push(parent.received, _ARRIVE, parent)

@@ -12,11 +12,15 @@ import hashlib
 import math
 from dataclasses import dataclass, field, replace
 from random import Random
+from typing import TYPE_CHECKING
 
 from .builds import FLAG
 from .clock import CLOSE_NS, OPEN_NS, format_time, parse_time
 from .liquidity import LiquidityParams
 from .record import load_table
+
+if TYPE_CHECKING:
+    from .fixes.kill_switch import RiskLimits
 
 __all__ = ["FIXES", "ParentSpec", "Scenario", "SymbolSpec", "derive_rng", "load_calibration"]
 
@@ -118,7 +122,7 @@ class Scenario:
         premarket_orders: Pre-market orders (not the retail parents) sent 08:01-09:30.
         premarket_start: When pre-market orders start arriving.
         flag: The flag name the builds read.
-        flag_on_at: When operations turn the flag on.
+        flag_on_at: When operations turn the flag on (``None``: nobody does).
         start_at: When the simulated morning starts.
         rollback_at: When operators start re-installing the old build on the
             updated servers (``None``: no rollback).
@@ -134,6 +138,11 @@ class Scenario:
         basket_discount_bps: Discount of the after-close basket sale, in basis points.
         sample_s: How often P&L, positions and prices are sampled, in seconds.
         fixes: Names of the fixes in force.
+        kill_at: A manual fleet-wide kill at this time (``None``: none). Without the
+            ``kill-switch`` fix it installs the kill switch alone, with no automated
+            trigger (see ``smars_sim.fixes.kill_switch``).
+        risk_limits: The ``kill-switch`` fix's limits (``None``: its defaults), a
+            ``smars_sim.fixes.kill_switch.RiskLimits``.
     """
 
     name: str = "custom"
@@ -147,7 +156,7 @@ class Scenario:
     premarket_orders: int = 0
     premarket_start: int | str = "08:01"
     flag: str = FLAG
-    flag_on_at: int | str = "08:00"
+    flag_on_at: int | str | None = "08:00"
     start_at: int | str = "08:00"
     rollback_at: int | str | None = None
     stop_all_at: int | str | None = None
@@ -162,6 +171,8 @@ class Scenario:
     basket_discount_bps: float = 100.0
     sample_s: float = 5.0
     fixes: tuple[str, ...] = ()
+    kill_at: int | str | None = None
+    risk_limits: RiskLimits | None = None
 
     # ----------------------------------------------------------- builders
     @classmethod
@@ -327,6 +338,15 @@ class Scenario:
                 raise ValueError(f"{what} {value!r} must be positive")
         if self.premarket_orders < 0:
             raise ValueError(f"premarket-orders {self.premarket_orders!r} must be >= 0")
+        kill = self.t("kill_at")
+        end = times["end-at"] if times["end-at"] is not None else window_end
+        if kill is not None and not start <= kill <= end:
+            raise ValueError(
+                f"kill-at {format_time(kill)} is outside the simulated day; allowed: "
+                f"{format_time(start)} to {format_time(end)}"
+            )
+        if self.risk_limits is not None:
+            self.risk_limits.validate()
         from .fixes import validate_fixes  # late import: fixes builds on the core
 
         validate_fixes(self.fixes)
