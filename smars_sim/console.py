@@ -19,7 +19,6 @@ server's idle culling (``make console`` sets it) shuts it down.
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -120,6 +119,7 @@ class ConsoleModel:
     ) -> None:
         self.scenario = scenario if scenario is not None else default_scenario()
         self.sim = Simulation(self.scenario)
+        self.gate = _install_kill_switch(self.sim)
         start = max(parse_time(start_at, what="start-at"), self.sim.now)
         self.sim.advance_to(min(start, self.sim.end))
         self.speed = speed
@@ -173,10 +173,11 @@ class ConsoleModel:
     def kill_switch(self) -> str:
         """Press the fleet-wide kill switch; return which mechanism ran.
 
-        Uses ``smars_sim.fixes.kill_switch`` when that fix exists, else
-        :meth:`Simulation.halt_all` (every server stopped at once).
+        Uses the fleet-wide kill switch of ``smars_sim.fixes.kill_switch`` (new
+        child orders blocked on every server, working orders cancelled) when that
+        fix exists, else :meth:`Simulation.halt_all` (every server stopped at once).
         """
-        mechanism = _press_kill_switch(self.sim)
+        mechanism = _press_kill_switch(self.sim, self.gate)
         self.kill_switch_used = mechanism
         self._console_alerts.append(
             Alert(self.sim.now, "console", f"KILL SWITCH pressed ({mechanism})")
@@ -302,16 +303,35 @@ class ConsoleModel:
         return items[::-1][:n]
 
 
-def _press_kill_switch(sim: Simulation) -> str:
-    """Stop the whole fleet at once; return a label of the mechanism used."""
+def _install_kill_switch(sim: Simulation) -> Any:
+    """Put the fleet-wide kill switch of ``smars_sim.fixes.kill_switch`` on the fleet.
+
+    It is that fix's :class:`RiskGate` with no automated control
+    (``RiskLimits.manual_only()``), so the morning plays out as it did until
+    someone presses the switch. Returns the gate, or ``None`` when the fix is not
+    available (the console then falls back to :meth:`Simulation.halt_all`).
+    """
     try:
-        from .fixes import kill_switch as fix  # type: ignore[attr-defined]
+        from .fixes.kill_switch import RiskGate, RiskLimits
     except ImportError:
-        fix = None
-    press: Callable[..., Any] | None = getattr(fix, "press", None) if fix else None
-    if press is not None:
-        press(sim, actor="console")
-        return "fixes.kill_switch"
+        return None
+    gate = sim.fleet.gate
+    if gate is None:
+        gate = RiskGate(sim.fleet, RiskLimits.manual_only(), sim.scenario.scale)
+        sim.fleet.gate = gate
+    return gate if isinstance(gate, RiskGate) else None
+
+
+def _press_kill_switch(sim: Simulation, gate: Any) -> str:
+    """Stop the whole fleet at once; return a label of the mechanism used."""
+    if gate is not None:
+        gate.kill(
+            sim.now,
+            "manual kill",
+            f"kill switch pressed at {format_time(sim.now)} on the incident console",
+            actor="console",
+        )
+        return "fixes.kill_switch RiskGate.kill"
     sim.halt_all(actor="kill switch")
     return "Simulation.halt_all"
 

@@ -97,13 +97,23 @@ def test_stop_server_acts_at_once_and_stops_its_orders() -> None:
 def test_kill_switch_stops_every_server() -> None:
     model = ConsoleModel(start_at="09:40")
     mechanism = model.kill_switch()
-    assert mechanism in ("fixes.kill_switch", "Simulation.halt_all")
+    assert mechanism in ("fixes.kill_switch RiskGate.kill", "Simulation.halt_all")
     assert model.kill_switch_used == mechanism
     assert not any(r.running for r in model.fleet_rows())
     assert any("KILL SWITCH" in a.line() for a in model.alerts())
     position = list(model.sim.fleet.ledger.position)
     model.tick(10)
     assert model.sim.fleet.ledger.position == position  # Knight trades no more
+
+
+def test_the_kill_switch_changes_nothing_until_pressed() -> None:
+    from smars_sim import Simulation
+
+    model = ConsoleModel(Scenario.small(), start_at="08:59")
+    while not model.done:
+        model.tick(60)
+    plain = Simulation(Scenario.small()).run().summary["execution_digest"]
+    assert model.sim.result().summary["execution_digest"] == plain
 
 
 def test_replay_ends_and_stops_ticking() -> None:
