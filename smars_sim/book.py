@@ -165,6 +165,7 @@ class OrderBook:
         bound = key if limit is None else limit * side
         if key > bound:
             return _NOTHING
+        first = price  # the first fill's price: with the last, the range this order traded
         remaining = qty
         notional = 0
         log = journal.frombytes if journal is not None else None
@@ -214,16 +215,13 @@ class OrderBook:
             return _NOTHING
         self.volume += done
         self.last_price = price
-        # The last fill is the most aggressive price this order reached.
-        if side > 0:
-            if price > self.high:
-                self.high = price
-                if not self.low:
-                    self.low = price
-        elif price < self.low or not self.low:
-            self.low = price
-            if not self.high:
-                self.high = price
+        # Fills walk away from the touch: a buy traded from ``first`` up to ``price``,
+        # a sell from ``first`` down to ``price``. Both ends can set a new high or low.
+        low, high = (first, price) if side > 0 else (price, first)
+        if high > self.high:
+            self.high = high
+        if low < self.low or not self.low:
+            self.low = low
         return done, notional, price
 
     def add(

@@ -131,6 +131,19 @@ def executions(result: Result) -> pd.DataFrame:
     )
 
 
+_POSITION_COLUMNS = [
+    "symbol",
+    "synthetic",
+    "position",
+    "open_usd",
+    "last_usd",
+    "market_value_usd",
+    "basket_price_usd",
+    "knight_volume_pct",
+    "max_move_pct",
+]
+
+
 def positions(result: Result) -> pd.DataFrame:
     """One row per symbol Knight traded: position, prices and realised P&L at close-out."""
     rows = []
@@ -153,7 +166,8 @@ def positions(result: Result) -> pd.DataFrame:
                 "max_move_pct": move,
             }
         )
-    return pd.DataFrame(rows)
+    # Named columns: a result taken before anything traded still has the table's shape.
+    return pd.DataFrame(rows, columns=_POSITION_COLUMNS)
 
 
 def pnl(result: Result) -> pd.DataFrame:
@@ -163,7 +177,15 @@ def pnl(result: Result) -> pd.DataFrame:
     """
     if not result.samples:
         return pd.DataFrame(
-            columns=["time_ns", "time", "pnl_usd", "realisable_usd", "child_orders", "executions"]
+            columns=[
+                "time_ns",
+                "time",
+                "cash_usd",
+                "pnl_usd",
+                "realisable_usd",
+                "child_orders",
+                "executions",
+            ]
         )
     t, cash, mark, closeout, children, execs = zip(*result.samples, strict=True)
     return pd.DataFrame(
@@ -249,6 +271,13 @@ def write_all(result: Result, out_dir: str) -> list[str]:
     """
     os.makedirs(out_dir, exist_ok=True)
     names = ["parent_orders", "child_orders", "executions", "positions", "pnl", "alerts", "actions"]
+    for name in names:  # a directory in the way would make the final rename fail half-way
+        final = os.path.join(out_dir, f"{name}.parquet")
+        if os.path.lexists(final) and not os.path.isfile(final):
+            raise ValueError(
+                f"cannot write {final!r}: it exists and is not a file; "
+                "remove it or give another directory"
+            )
     written: list[tuple[str, str]] = []
     try:
         for name in names:
@@ -265,6 +294,11 @@ def write_all(result: Result, out_dir: str) -> list[str]:
             if os.path.exists(tmp):
                 os.remove(tmp)
         raise
-    for tmp, final in written:
-        os.replace(tmp, final)
+    try:
+        for tmp, final in written:
+            os.replace(tmp, final)
+    finally:
+        for tmp, _ in written:
+            if os.path.exists(tmp):
+                os.remove(tmp)
     return [final for _, final in written]
