@@ -86,10 +86,7 @@ def install_fixes(sim: Simulation) -> None:
     for name in REGISTRY:
         if name in sim.scenario.fixes:
             REGISTRY[name](sim)
-    if (
-        getattr(sim.scenario, "kill_at", None) is not None
-        and "kill-switch" not in sim.scenario.fixes
-    ):
+    if sim.scenario.kill_at is not None and "kill-switch" not in sim.scenario.fixes:
         from .kill_switch import install_manual_kill
 
         install_manual_kill(sim)

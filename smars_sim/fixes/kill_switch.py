@@ -350,6 +350,9 @@ class RiskGate:
         pid = parent.id
         executed = self._executed[pid] = self._executed.get(pid, 0) + filled
         if self.limits.reconcile and executed > parent.qty:
+            # This fill is booked after the gate returns: mark the parent now, so the kill
+            # does not list it among the orders it cancelled.
+            parent.rejected = f"over-executed: {executed:,} of {parent.qty:,} shares"
             self.kill(
                 now,
                 "reconciliation",
