@@ -161,6 +161,8 @@ def _scenario(args: argparse.Namespace) -> Any:
     if args.limit:
         from .fixes.kill_switch import RiskLimits
 
+        if "kill-switch" not in args.fix:
+            raise ValueError("--limit sets the kill-switch fix's limits; add --fix kill-switch")
         changes["risk_limits"] = RiskLimits.parse(args.limit)
     if args.flag is not None:
         changes["flag"] = args.flag

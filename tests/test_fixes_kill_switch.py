@@ -126,6 +126,20 @@ def test_a_throttle_disables_until_a_designated_person_re_enables():
     )
 
 
+def test_after_the_kill_only_designated_staff_turn_trading_back_on():
+    sim = Simulation(Scenario.small(fixes=("kill-switch",), kill_at="09:31"))
+    sim.advance_to("09:32")
+    gate = _gate(sim)
+    assert gate.killed_at is not None
+    with pytest.raises(ValueError, match="designated staff: risk officer, head of trading"):
+        gate.reenable("", sim.now)
+    gate.reenable("head of trading", sim.now)
+    assert gate.killed_at is None and all(srv.running for srv in sim.fleet.servers)
+    result = sim.run()
+    entry = [e for e in result.timeline if e.action == "trading re-enabled"]
+    assert entry and entry[0].actor == "head of trading" and "all servers" in entry[0].detail
+
+
 def test_per_order_size_and_value_limits_reject_single_orders():
     limits = replace(MANUAL, max_order_shares=150)
     sim = Simulation(Scenario.small(fixes=("kill-switch",), risk_limits=limits))
@@ -226,6 +240,7 @@ def test_kill_time_outside_the_day_is_refused():
         (["--fix", "kill-switch", "--limit", "bogus=1"], "NAME=VALUE"),
         (["--fix", "kill-switch", "--limit", "max_order_shares=many"], "not a valid int"),
         (["--fix", "kill-swich"], "unknown fix 'kill-swich'"),
+        (["--limit", "max_order_shares=10"], "add --fix kill-switch"),
     ],
 )
 def test_cli_bad_input_is_one_line_and_exit_2(capsys, argv, fragment):
