@@ -80,8 +80,10 @@ __all__ = [
 CANARY_MINUTES = 5
 #: Width of one sample of the time-series metrics, seconds.
 BUCKET_S = 30
-#: Kayenta: a metric is High/Low only if the difference is significant at this level...
+#: Kayenta's default: a metric is High or Low only if a Mann-Whitney U test finds the
+#: difference significant at this confidence (and its size exceeds the allowed change).
 CONFIDENCE = 0.98
+#: Scores at or above these are PASS and MARGINAL; below MARGINAL is FAIL.
 PASS_THRESHOLD = 95.0
 MARGINAL_THRESHOLD = 75.0
 _ACTOR = "deploy automation"
@@ -95,7 +97,8 @@ class MetricSpec:
         name: Metric name.
         weight: Its share of the score.
         critical: A High verdict on it fails the whole analysis.
-        allowed_increase: ...and only if canary/baseline exceeds ``1 + allowed_increase``.
+        allowed_increase: The effect-size gate: the metric is High only if the canary's
+            mean exceeds the baseline's by more than this fraction (and significantly).
         unit: For display.
     """
 
