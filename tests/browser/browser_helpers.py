@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import contextlib
+import json
+import subprocess
 import time
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
 
-if TYPE_CHECKING:
-    from conftest import Server
+REPO = Path(__file__).resolve().parents[2]
+COURSE = REPO / "course"
+
 
 #: Text that means a widget or a chart failed in the page.
 PAGE_ERRORS = (
@@ -19,6 +24,34 @@ PAGE_ERRORS = (
     "If you see this message",  # a vega-lite mimetype JupyterLab cannot render
     "Failed to load model class",
 )
+
+
+@dataclass
+class Server:
+    """A Jupyter server started for the tests."""
+
+    base: str  # e.g. http://127.0.0.1:41234
+    token: str
+    root: Path
+    proc: subprocess.Popen[bytes]
+    log: Path
+
+    def url(self, path: str) -> str:
+        sep = "&" if "?" in path else "?"
+        return f"{self.base}{path}{sep}token={self.token}"
+
+    def api(self, method: str, path: str) -> Any:
+        req = urllib.request.Request(
+            f"{self.base}{path}",
+            method=method,
+            headers={"Authorization": f"token {self.token}"},
+        )
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            body = resp.read()
+        return json.loads(body) if body else None
+
+    def log_tail(self, n: int = 4000) -> str:
+        return self.log.read_text(errors="replace")[-n:]
 
 
 @dataclass
@@ -101,3 +134,30 @@ def wait_text(locator: Any, predicate: Callable[[str], bool], timeout_s: float =
                 return text
         time.sleep(0.2)
     raise AssertionError(f"text never matched; last seen:\n{text[:2000]}")
+
+
+_SIGNATURE_JS = """(el) => {
+  const canvas = el.querySelector('canvas');
+  if (canvas) return 'canvas:' + canvas.width + 'x' + canvas.height + ':' + canvas.toDataURL();
+  const svg = el.querySelector('svg');
+  return svg ? 'svg:' + svg.outerHTML : '';
+}"""
+
+
+def chart_signature(chart: Any) -> str:
+    """What a vega chart draws now (its canvas pixels or its SVG), to tell when it changes."""
+    chart.locator("svg, canvas").first.wait_for(state="attached")
+    signature: str = chart.evaluate(_SIGNATURE_JS)
+    return signature
+
+
+def wait_changed(chart: Any, before: str, timeout_s: float = 20) -> str:
+    """Wait until the chart draws something other than ``before``; return the new signature."""
+    deadline = time.monotonic() + timeout_s
+    now = before
+    while time.monotonic() < deadline:
+        now = chart_signature(chart)
+        if now and now != before:
+            return now
+        time.sleep(0.3)
+    raise AssertionError("the chart did not change")

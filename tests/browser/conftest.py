@@ -35,16 +35,13 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 import pytest
-from browser_helpers import PageLog
+from browser_helpers import COURSE, REPO, PageLog, Server
 
-REPO = Path(__file__).resolve().parents[2]
-COURSE = REPO / "course"
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM = os.environ.get("SMARS_CHROMIUM", "/usr/bin/chromium")
 # The flags that stop Chromium's own calls home (this machine has no network).
@@ -62,7 +59,9 @@ CHROMIUM_ARGS = [
 ]
 BIN = Path(sys.executable).parent
 LAB_OVERRIDES = {
-    "@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False}
+    "@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False},
+    # Render every cell (Lab 4 skips off-screen cells by default): the tests read all prompts.
+    "@jupyterlab/notebook-extension:tracker": {"windowingMode": "none"},
 }
 
 
@@ -107,34 +106,6 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
-
-
-@dataclass
-class Server:
-    """A Jupyter server started for the tests."""
-
-    base: str  # e.g. http://127.0.0.1:41234
-    token: str
-    root: Path
-    proc: subprocess.Popen[bytes]
-    log: Path
-
-    def url(self, path: str) -> str:
-        sep = "&" if "?" in path else "?"
-        return f"{self.base}{path}{sep}token={self.token}"
-
-    def api(self, method: str, path: str) -> Any:
-        req = urllib.request.Request(
-            f"{self.base}{path}",
-            method=method,
-            headers={"Authorization": f"token {self.token}"},
-        )
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            body = resp.read()
-        return json.loads(body) if body else None
-
-    def log_tail(self, n: int = 4000) -> str:
-        return self.log.read_text(errors="replace")[-n:]
 
 
 def _wait_ready(server: Server, probe: str, timeout: float = 60) -> None:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import re
 
-from browser_helpers import assert_page_healthy, wait_text
-from conftest import Server
+from browser_helpers import Server, assert_page_healthy, wait_text
 
 
 def _clock(text: str) -> str:

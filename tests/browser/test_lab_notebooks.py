@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 from browser_helpers import (
+    COURSE,
+    Server,
     assert_charts_drawn,
     assert_no_cell_errors,
     assert_page_healthy,
@@ -18,7 +20,6 @@ from browser_helpers import (
     run_all,
     wait_text,
 )
-from conftest import COURSE, Server
 
 NOTEBOOKS = sorted(p.name for p in COURSE.glob("*.ipynb"))
 
