@@ -224,6 +224,18 @@ class OrderBook:
             self.low = low
         return done, notional, price
 
+    def print_trade(self, price: int, qty: int) -> None:
+        """Record a trade that happened off this book (e.g. two other participants crossing).
+
+        It updates the market data (volume, last price, high, low) and nothing else.
+        """
+        self.volume += qty
+        self.last_price = price
+        if price > self.high:
+            self.high = price
+        if price < self.low or not self.low:
+            self.low = price
+
     def add(
         self,
         order_id: int,

@@ -85,8 +85,7 @@ class Simulation:
         self.others = Background(
             self.exchange,
             [spec.others_shares_per_s for spec in s.symbols],
-            s.others_order_shares,
-            s.scale,
+            s.others_interval_s,
             derive_rng(s.seed, "others"),
         )
         self._tick_rng = derive_rng(s.seed, "ticks")
@@ -151,11 +150,12 @@ class Simulation:
         self._push(OPEN_NS, _OPEN)
         self._sample_ns = max(1, int(s.sample_s * SECOND_NS))
         self._push(OPEN_NS, _SAMPLE)
-        # Coarser replays re-centre less often: their child orders are rarer and bigger.
-        self._refresh_ns = int(min(60.0, s.liquidity.refresh_s / s.scale) * SECOND_NS)
+        # The same pace at every scale: re-centring is how impact fades, so a coarser
+        # pace would change dollar figures between scales.
+        self._refresh_ns = int(s.liquidity.refresh_s * SECOND_NS)
         self._push(OPEN_NS + self._refresh_ns, _REFRESH)
-        for time, symbol in self.others.first_arrivals(OPEN_NS):
-            self._push(time, _OTHERS, symbol)
+        self._others_ns = int(s.others_interval_s * SECOND_NS)
+        self._push(OPEN_NS + self._others_ns, _OTHERS)
         rollback = s.t("rollback_at")
         if rollback is not None:
             self._schedule_rollback(rollback, "operations")
@@ -259,8 +259,9 @@ class Simulation:
         if server.tick(now):
             self._wake(server, now)
 
-    def _on_others(self, now: int, symbol: object) -> None:
-        self._push(self.others.arrive(symbol, now), _OTHERS, symbol)  # type: ignore[arg-type]
+    def _on_others(self, now: int, _: object) -> None:
+        self.others.trade(now)
+        self._push(now + self._others_ns, _OTHERS)
 
     def _on_refresh(self, now: int, _: object) -> None:
         self.makers.refresh(now)

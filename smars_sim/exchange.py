@@ -118,6 +118,7 @@ class Exchange:
             makers = self.makers
             growth = makers._growth if now == makers._now else makers._growth_at(now)
             makers.flow[symbol] += side * result[0] * growth
+            makers.net_taken[symbol] += side * result[0]
             self.maker_position[symbol] -= side * result[0]
             if book.depleted:
                 makers.replenish(symbol, now)
@@ -134,6 +135,23 @@ class Exchange:
             if book.depleted:
                 self.makers.replenish(symbol, now)
         return filled
+
+    def print_other(self, symbol: int, side: int, qty: int, now: int) -> int:
+        """A trade between two other participants, printed at the touch.
+
+        The buyer pays the offer (or the seller hits the bid); neither side is a
+        market maker, so the makers' quotes and positions are untouched. The kit
+        does not model these participants' resting orders, only their volume.
+
+        Returns:
+            The shares printed (0 if that side of the book is empty).
+        """
+        book = self.books[symbol]
+        price = book.best_ask() if side > 0 else book.best_bid()
+        if price is None:
+            return 0
+        book.print_trade(price, qty)
+        return qty
 
     def open(self, now: int) -> None:
         """Open the regular session: makers quote, then held orders are released in order."""

@@ -8,9 +8,9 @@ That is the "square-root law" of market impact, a well-established empirical
 regularity. So one-sided flow, like Power Peg's, walks the price, and the impact
 fades once the flow stops.
 
-The other participants send balanced, random marketable orders. They provide the
-rest of each symbol's volume (so Knight's share of volume can be measured) and a
-little price noise.
+The other participants trade with each other, in balanced random sizes, at the
+touch. They provide the rest of each symbol's volume (so Knight's share of volume
+can be measured); they do not move the makers' fair value.
 """
 
 from __future__ import annotations
@@ -28,6 +28,10 @@ if TYPE_CHECKING:
 
 __all__ = ["Background", "LiquidityParams", "MarketMakers"]
 
+#: Cap on the makers' log-price lean: at most about x5 up or /5 down. WZE, the most
+#: extreme name in the record, went about 4x (from $3.60 to $14.76).
+_MAX_LEAN = math.log(5)
+
 #: Participant id of the market makers (they own every resting order).
 MARKET_MAKER = 0
 #: Participant id of the other participants' aggressive orders.
@@ -43,10 +47,12 @@ class LiquidityParams:
         step_bps: Distance between ladder levels, in basis points (at least 1 cent).
         levels: Ladder levels per side.
         level_shares: Shares quoted at each level, at scale 1 (divided by the scale).
-        impact_coef: Log-price displacement per unit of sqrt(net flow / symbol depth).
+        impact_coef: Log-price displacement per unit of (net flow / symbol depth) ** exponent.
+        impact_exponent: How displacement grows with net flow; 0.5 is the square-root law.
+        permanent_coef: Like ``impact_coef``, for all net flow so far: the part of the
+            impact that never fades.
         half_life_s: Half-life of the net-flow memory, in seconds.
-        refresh_s: How often makers re-centre a ladder that drifted off fair value, at
-            scale 1 (at smaller scales, ``refresh_s / scale``, at most a minute).
+        refresh_s: How often makers re-centre a ladder that drifted off fair value.
     """
 
     half_spread_bps: float = 10.0
@@ -54,6 +60,8 @@ class LiquidityParams:
     levels: int = 3
     level_shares: int = 400
     impact_coef: float = 0.05
+    impact_exponent: float = 0.5
+    permanent_coef: float = 0.0
     half_life_s: float = 240.0
     refresh_s: float = 1.0
 
@@ -83,6 +91,7 @@ class MarketMakers:
         "flow",
         "ladders",
         "level_qty",
+        "net_taken",
         "params",
         "reference",
     )
@@ -104,6 +113,8 @@ class MarketMakers:
         # as acc[s] = sum(q * exp(k * t)) so that recording a fill needs no exp():
         # the growth factor exp(k * now) is computed once per timestamp.
         self.flow = [0.0] * n
+        #: All net signed shares taken so far, per symbol (the permanent part of impact).
+        self.net_taken = [0] * n
         self._decay_per_ns = math.log(2) / (params.half_life_s * 1e9)
         self._epoch = 0  # growth factors are taken relative to this time (no overflow)
         self._now = -1
@@ -135,18 +146,31 @@ class MarketMakers:
         return self.flow[symbol] / self._growth_at(now) if self.flow[symbol] else 0.0
 
     def fair_cents(self, symbol: int, now: int) -> float:
-        """The makers' current fair value of a symbol, in cents."""
+        """The makers' current fair value of a symbol, in cents.
+
+        The lean has a transient part, from the decaying net flow, and a permanent
+        part, from all the net flow so far (the classic split of market impact).
+        """
         acc = self.flow[symbol]
-        if not acc:
+        total = self.net_taken[symbol]
+        if not acc and not total:
             return float(self.reference[symbol])
+        params, depth = self.params, self.depth[symbol]
         flow = acc / self._growth_at(now)
-        lean = self.params.impact_coef * math.sqrt(abs(flow) / self.depth[symbol])
-        return self.reference[symbol] * math.exp(lean if flow >= 0 else -lean)
+        lean = params.impact_coef * (abs(flow) / depth) ** params.impact_exponent
+        if flow < 0:
+            lean = -lean
+        if total:
+            permanent = params.permanent_coef * (abs(total) / depth) ** params.impact_exponent
+            lean += permanent if total > 0 else -permanent
+        lean = max(-_MAX_LEAN, min(lean, _MAX_LEAN))
+        return self.reference[symbol] * math.exp(lean)
 
     def on_taken(self, symbol: int, side: int, qty: int, now: int) -> None:
         """Record aggressive flow against the makers: ``side`` is the taker's side."""
         growth = self._growth if now == self._now else self._growth_at(now)
         self.flow[symbol] += side * qty * growth
+        self.net_taken[symbol] += side * qty
 
     # ---------------------------------------------------------------- quoting
     def _targets(self, symbol: int, now: int) -> tuple[int, int]:
@@ -233,7 +257,7 @@ class MarketMakers:
         depleted.clear()
 
     def refresh(self, now: int) -> None:
-        """Re-centre ladders whose best quote drifted more than a step from fair value.
+        """Re-centre ladders whose best quote drifted more than two steps from fair value.
 
         Only symbols with a net-flow memory (anyone took liquidity from the makers
         there and it has not yet decayed to nothing) are checked.
@@ -248,52 +272,51 @@ class MarketMakers:
                 flow[symbol] = 0.0
             bids, asks = self.ladders[symbol]
             fair = self.fair_cents(symbol, now)
-            half, step = self._half[symbol], self._step[symbol]
+            half, drift = self._half[symbol], 2 * self._step[symbol]
             target_bid = max(1, math.floor(fair) - half)
             target_ask = max(target_bid + 1, math.ceil(fair) + half)
-            if not bids or abs(bids[0][4] - target_bid) > step:
+            if not bids or abs(bids[0][4] - target_bid) > drift:
                 self._requote(symbol, BUY, now)
-            if not asks or abs(asks[0][4] - target_ask) > step:
+            if not asks or abs(asks[0][4] - target_ask) > drift:
                 self._requote(symbol, SELL, now)
 
 
 class Background:
-    """The other participants: balanced random marketable orders in every symbol.
+    """The other participants: balanced random trades in every symbol, printed at the touch.
+
+    Their volume is printed on a fixed clock, every ``interval_s`` seconds for every
+    symbol, whatever the replay's scale, so Knight's share of volume is measured the
+    same way at every scale.
 
     Args:
         exchange: Where they trade.
-        rate_shares_per_s: Each symbol's background volume rate at the open, shares/s.
-        order_shares: Mean size of one background order at scale 1.
-        scale: Replay scale. Orders grow as ``1/scale`` and arrive ``scale`` times as often,
-            so the volume is the same at every scale.
+        rate_shares_per_s: Each symbol's volume rate, shares/s.
+        interval_s: Seconds between prints.
         rng: The random stream for background flow.
     """
 
-    __slots__ = ("exchange", "mean_qty", "rates", "rng")
+    __slots__ = ("exchange", "interval_s", "rates", "rng")
+
+    #: Shape of the gamma noise on each print's size (mean 1): higher is steadier.
+    NOISE_SHAPE = 4.0
 
     def __init__(
-        self,
-        exchange: Exchange,
-        rate_shares_per_s: list[float],
-        order_shares: int,
-        scale: float,
-        rng: Random,
+        self, exchange: Exchange, rate_shares_per_s: list[float], interval_s: float, rng: Random
     ) -> None:
         self.exchange = exchange
         self.rng = rng
-        self.mean_qty = max(1.0, order_shares / scale)
-        # Orders per ns for each symbol.
-        self.rates = [r / self.mean_qty / 1e9 for r in rate_shares_per_s]
+        self.interval_s = interval_s
+        self.rates = list(rate_shares_per_s)
 
-    def first_arrivals(self, start: int) -> list[tuple[int, int]]:
-        """``(time, symbol)`` of each symbol's first background order after ``start``."""
-        expo = self.rng.expovariate
-        return [(start + int(expo(rate)) + 1, s) for s, rate in enumerate(self.rates) if rate > 0]
-
-    def arrive(self, symbol: int, now: int) -> int:
-        """Send one background order now; return when this symbol's next one arrives."""
-        rng = self.rng
-        side = BUY if rng.random() < 0.5 else SELL
-        qty = max(1, int(rng.expovariate(1.0 / self.mean_qty)))
-        self.exchange.take_other(symbol, side, qty, now)
-        return now + int(rng.expovariate(self.rates[symbol])) + 1
+    def trade(self, now: int) -> int:
+        """Print each symbol's volume for the last interval; return the shares printed."""
+        gamma, coin = self.rng.gammavariate, self.rng.random
+        shape = self.NOISE_SHAPE
+        total = 0
+        for symbol, rate in enumerate(self.rates):
+            if rate <= 0:
+                continue
+            qty = round(rate * self.interval_s * gamma(shape, 1.0 / shape))
+            if qty:
+                total += self.exchange.print_other(symbol, BUY if coin() < 0.5 else SELL, qty, now)
+        return total

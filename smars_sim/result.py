@@ -217,18 +217,45 @@ class Result:
     def symbol_moves(self) -> list[tuple[float, float]]:
         """``(knight_volume_pct, max_move_pct)`` per symbol over 09:30 to the window end.
 
-        The move is the largest distance of any trade from the opening price.
+        The move is the largest distance of the last trade price from the opening
+        price, read at every sample (every ``sample_s``). Sampling on a fixed clock
+        makes the measure the same at every scale: the most extreme single trade
+        would grow with the number of trades, that is with the scale.
         """
+        window_end = self.scenario.t("window_end")
+        highest = list(self.open_price)
+        lowest = list(self.open_price)
+        for (time, *_), prices in zip(self.samples, self.price_samples, strict=True):
+            if window_end is not None and time >= window_end:
+                break  # the window's own snapshot is taken at its end, before that sample
+            for i, price in enumerate(prices):
+                if price > highest[i]:
+                    highest[i] = price
+                elif price < lowest[i]:
+                    lowest[i] = price
         out = []
         w = self.window
         for i, open_cents in enumerate(self.open_price):
             volume = w["volume"][i]
             share = 100.0 * w["knight_shares"][i] / volume if volume else 0.0
-            high, low = w["high"][i], w["low"][i]
-            move = 0.0
-            if volume:
-                move = 100.0 * max(high - open_cents, open_cents - low) / open_cents
+            move = 100.0 * max(highest[i] - open_cents, open_cents - lowest[i]) / open_cents
             out.append((share, move))
+        return out
+
+    def busted_symbols(self) -> list[int]:
+        """Symbols Knight traded with a trade 30% or more from the open in the window.
+
+        That is the clearly-erroneous rule NYSE applied on 1 Aug 2012 to trades
+        between 09:30 and 10:15; it looks at every trade, not at samples.
+        """
+        w = self.window
+        out = []
+        for i, open_cents in enumerate(self.open_price):
+            if not w["knight_shares"][i] or not w["volume"][i]:
+                continue
+            worst = max(w["high"][i] - open_cents, open_cents - w["low"][i])
+            if 100.0 * worst / open_cents >= BUST_PCT:
+                out.append(i)
         return out
 
     def impact_counts(self) -> tuple[int, int, int]:
@@ -236,8 +263,7 @@ class Result:
         moves = self.symbol_moves()
         a = sum(1 for share, move in moves if share > 20 and move > 5)
         b = sum(1 for share, move in moves if share > 50 and move > 10)
-        busted = sum(1 for share, move in moves if share > 0 and move >= BUST_PCT)
-        return a, b, busted
+        return a, b, len(self.busted_symbols())
 
     # ---------------------------------------------------------------- tables
     def _frame(self, name: str) -> pd.DataFrame:

@@ -134,7 +134,7 @@ class Scenario:
         peg_interval_ms: Power Peg's pace: ms between child orders per parent, at scale 1.
         peg_lot: Shares per Power Peg child order at scale 1.
         liquidity: Market-maker parameters.
-        others_order_shares: Mean size of another participant's order at scale 1.
+        others_interval_s: Seconds between prints of the other participants' volume.
         basket_discount_bps: Discount of the after-close basket sale, in basis points.
         sample_s: How often P&L, positions and prices are sampled, in seconds.
         fixes: Names of the fixes in force.
@@ -167,7 +167,7 @@ class Scenario:
     peg_interval_ms: float = 100.0
     peg_lot: int = 100
     liquidity: LiquidityParams = field(default_factory=LiquidityParams)
-    others_order_shares: int = 1000
+    others_interval_s: float = 5.0
     basket_discount_bps: float = 100.0
     sample_s: float = 5.0
     fixes: tuple[str, ...] = ()
@@ -205,10 +205,12 @@ class Scenario:
                 levels=int(c["levels"]),
                 level_shares=int(c["level_shares"]),
                 impact_coef=c["impact_coef"],
+                impact_exponent=c["impact_exponent"],
+                permanent_coef=c["permanent_coef"],
                 half_life_s=c["impact_half_life_s"],
                 refresh_s=c["refresh_s"],
             ),
-            others_order_shares=int(c["others_order_shares"]),
+            others_interval_s=c["others_interval_s"],
             basket_discount_bps=c["basket_discount_bps"],
         )
         return base.with_(**overrides) if overrides else base
@@ -247,7 +249,7 @@ class Scenario:
             window_end="09:45",
             peg_interval_ms=200.0,
             liquidity=LiquidityParams(level_shares=300, half_life_s=60.0),
-            others_order_shares=200,
+            others_interval_s=5.0,
         )
         return base.with_(**overrides) if overrides else base
 
@@ -327,7 +329,7 @@ class Scenario:
             "peg-lot": self.peg_lot,
             "operator-step-s": self.operator_step_s,
             "sample-s": self.sample_s,
-            "others-order-shares": self.others_order_shares,
+            "others-interval-s": self.others_interval_s,
             "level-shares": self.liquidity.level_shares,
             "levels": self.liquidity.levels,
             "impact-half-life-s": self.liquidity.half_life_s,

@@ -135,54 +135,87 @@ def build_universe(calibration: dict[str, float]) -> list[dict[str, object]]:
         median = calibration["price_median_usd"] * 100
         return max(100, round(median * math.exp(rng.gauss(0, calibration["price_sigma"]))))
 
-    def depth() -> float:
-        return round(
-            calibration["depth_median_shares"] * math.exp(rng.gauss(0, calibration["depth_sigma"]))
+    def liquidity() -> tuple[float, float]:
+        # One liquidity factor drives both a name's impact depth and the other
+        # participants' volume in it: thin stocks are thin on both counts. Volume
+        # grows faster than depth across names (the exponent), as trading does.
+        factor = math.exp(rng.gauss(0, calibration["liquidity_sigma"]))
+        depth = (
+            calibration["depth_median_shares"]
+            * factor
+            * math.exp(rng.gauss(0, calibration["depth_noise_sigma"]))
         )
-
-    def others() -> float:
-        median = calibration["others_median_shares_per_s"]
-        return round(median * math.exp(rng.gauss(0, calibration["others_sigma"])), 2)
+        others = (
+            calibration["others_median_shares_per_s"]
+            * factor ** calibration["others_liquidity_exponent"]
+            * math.exp(rng.gauss(0, calibration["others_noise_sigma"]))
+        )
+        return round(depth), round(others, 2)
 
     rows: list[dict[str, object]] = []
     for named in _named(calibration):
         documented = named["open"] is not None and named["side"] is not None
+        depth, others = liquidity()
         rows.append(
             {
                 "symbol": named["symbol"],
                 "synthetic": not documented,
                 "open_cents": named["open"] if named["open"] is not None else price(),
-                "depth_shares": named.get("depth") or depth(),
-                "others_shares_per_s": round(named["others"], 2) if "others" in named else others(),
+                "depth_shares": named.get("depth") or depth,
+                "others_shares_per_s": round(named["others"], 2) if "others" in named else others,
                 "knight_side": named["side"],
                 "source": named["source"],
             }
         )
     for i in range(n_symbols - len(rows)):
+        depth, others = liquidity()
         rows.append(
             {
                 "symbol": f"SYN{i + 1:03d}",
                 "synthetic": True,
                 "open_cents": price(),
-                "depth_shares": depth(),
-                "others_shares_per_s": others(),
+                "depth_shares": depth,
+                "others_shares_per_s": others,
                 "knight_side": None,
                 "source": "synthetic: drawn by smars_sim.universe from data/calibration.csv",
             }
         )
-    # Sides: the record gives 80 net-long and 74 net-short names. Named symbols keep
-    # their documented side; the rest are drawn so that the totals match.
-    fixed_long = sum(1 for r in rows if r["knight_side"] == 1)
-    free = [r for r in rows if r["knight_side"] is None]
-    sides = [1] * (n_long - fixed_long) + [-1] * (len(free) - (n_long - fixed_long))
-    rng.shuffle(sides)
-    for row, side in zip(free, sides, strict=True):
-        row["knight_side"] = side
     # Parents: 212 orders over 154 names, so 58 names get two.
     for row in rows:
         row["knight_parents"] = 1
     for index in rng.sample(range(len(rows)), n_parents - len(rows)):
         rows[index]["knight_parents"] = 2
+
+    # Sides: the record gives 80 net-long and 74 net-short names. Named symbols keep
+    # their documented side. The rest are assigned greedily, biggest first, so that
+    # the opening value of the short side is ``short_long_value_ratio`` times the
+    # long side's (weighting each name by price x parents). Marked at the stop, the
+    # longs are worth more and the shorts less, because Power Peg moved the prices.
+    def weight(row: dict[str, Any]) -> float:
+        return row["open_cents"] * row["knight_parents"]
+
+    ratio = calibration["short_long_value_ratio"]
+    total = sum(weight(r) for r in rows)
+    target = {1: total / (1 + ratio), -1: total * ratio / (1 + ratio)}
+    value = {1: 0.0, -1: 0.0}
+    left = {1: n_long, -1: n_symbols - n_long}
+    for row in rows:
+        if row["knight_side"] is not None:
+            value[row["knight_side"]] += weight(row)
+            left[row["knight_side"]] -= 1
+    free = sorted(
+        (r for r in rows if r["knight_side"] is None), key=lambda r: (-weight(r), r["symbol"])
+    )
+    for row in free:
+        if not left[-1]:
+            side = 1
+        elif not left[1]:
+            side = -1
+        else:  # the side further below its target value takes it
+            side = 1 if target[1] - value[1] >= target[-1] - value[-1] else -1
+        row["knight_side"] = side
+        value[side] += weight(row)
+        left[side] -= 1
     return rows
 
 

@@ -26,7 +26,7 @@ from smars_sim.fleet import TimelineEntry
 #: and execution, so it changes only when the mechanism (book, makers, router, fleet,
 #: engine, or the small scenario itself) is changed deliberately: then re-derive it and
 #: say why in the commit message.
-GOLDEN_SMALL_DIGEST = "98676c414946b71b01b0e22207a68a5283675b7d0e8fba8f414d6201ff212eaa"
+GOLDEN_SMALL_DIGEST = "8b02d19d1efa5ff40a52cbd6e35cf4c738a6b26b5acbdda26fdd62e9c831b547"
 
 
 # --------------------------------------------------------------------------- invariants

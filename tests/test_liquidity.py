@@ -124,42 +124,41 @@ def test_the_book_never_crosses_under_random_flow(flow):
         assert exchange.others_position[0] + exchange.maker_position[0] == 0
 
 
-def _background_volume(scale: float, seconds: int, rate: float) -> tuple[float, float]:
-    """Run the background flow against an exchange; return (shares per second, buy share)."""
+def _background_run(rate: float, seconds: int, seed: int = 3) -> tuple[int, int, int]:
+    """Run the other participants' prints; return (printed, book volume, makers' position)."""
     from smars_sim import Exchange
     from smars_sim.liquidity import MarketMakers
 
     exchange = Exchange(["S"])
-    makers = MarketMakers(exchange, [5_000], [1e9], PARAMS, scale)
+    makers = MarketMakers(exchange, [5_000], [1e9], PARAMS, 1.0)
     exchange.makers = makers
     exchange.open(OPEN_NS)
-    others = Background(exchange, [rate], 200, scale, Random(3))
-    ((t, symbol),) = others.first_arrivals(OPEN_NS)
-    end = OPEN_NS + seconds * SECOND_NS
-    buys = sells = 0
-    while t < end:
-        before = exchange.others_position[0]
-        t = others.arrive(symbol, t)
-        change = exchange.others_position[0] - before
-        buys += max(change, 0)
-        sells += max(-change, 0)
-    return (buys + sells) / seconds, buys / (buys + sells)
+    others = Background(exchange, [rate], 5.0, Random(seed))
+    printed = 0
+    for k in range(1, seconds // 5 + 1):
+        printed += others.trade(OPEN_NS + k * 5 * SECOND_NS)
+    return printed, exchange.books[0].volume, exchange.maker_position[0]
 
 
-def test_background_volume_is_the_same_at_every_scale():
-    """Orders are 1/scale bigger and scale times rarer: the volume does not change."""
-    runs = {scale: _background_volume(scale, int(4_000 / scale), 100.0) for scale in (1.0, 0.1)}
-    (full, _), (coarse, _) = runs[1.0], runs[0.1]
-    assert coarse == pytest.approx(full, rel=0.05)
-    for volume, buy_share in runs.values():
-        assert 0 < volume <= 100.0  # at the touch only: never more than the nominal rate
-        assert 0.4 < buy_share < 0.6  # balanced, random sides
+def test_background_prints_the_nominal_volume_without_touching_the_makers():
+    """Prints add volume at the rate asked (gamma noise averages out); makers are untouched."""
+    printed, volume, maker_position = _background_run(100.0, 3_600)
+    assert printed == volume  # every printed share is in the book's volume
+    assert printed == pytest.approx(100.0 * 3_600, rel=0.05)
+    assert maker_position == 0  # two other participants crossing: no maker on either side
 
 
-def test_background_first_arrivals_are_after_the_start():
+def test_background_prints_only_where_the_rate_is_positive():
     from smars_sim import Exchange
+    from smars_sim.liquidity import MarketMakers
 
-    others = Background(Exchange(["A", "B", "C"]), [10.0, 0.0, 5.0], 100, 1.0, Random(1))
-    arrivals = others.first_arrivals(OPEN_NS)
-    assert [s for _, s in arrivals] == [0, 2]  # no flow where the rate is zero
-    assert all(t > OPEN_NS for t, _ in arrivals)
+    exchange = Exchange(["A", "B", "C"])
+    makers = MarketMakers(exchange, [1_000, 2_000, 3_000], [1e9] * 3, PARAMS, 1.0)
+    exchange.makers = makers
+    exchange.open(OPEN_NS)
+    others = Background(exchange, [10.0, 0.0, 5.0], 5.0, Random(1))
+    for k in range(1, 50):
+        others.trade(OPEN_NS + k * 5 * SECOND_NS)
+    volumes = [book.volume for book in exchange.books]
+    assert volumes[0] > 0 and volumes[2] > 0
+    assert volumes[1] == 0

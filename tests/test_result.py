@@ -104,20 +104,37 @@ def test_symbol_moves_come_from_the_window(aug1):
     moves = aug1.symbol_moves()
     w = aug1.window
     assert len(moves) == len(aug1.symbols)
+    window_end = aug1.scenario.t("window_end")
+    samples = zip(aug1.samples, aug1.price_samples, strict=True)
+    sampled = [p for (t, *_), p in samples if t < window_end]
     for i, (share, move) in enumerate(moves):
         if not w["volume"][i]:
-            assert (share, move) == (0.0, 0.0)
+            assert share == 0.0
             continue
         assert share == pytest.approx(100 * w["knight_shares"][i] / w["volume"][i])
         assert 0 <= share <= 100
         assert w["low"][i] <= w["high"][i]
         open_cents = aug1.open_price[i]
-        expected = 100 * max(w["high"][i] - open_cents, open_cents - w["low"][i]) / open_cents
-        assert move == pytest.approx(expected)
+        # The move is read from the samples of the last trade price, on a fixed clock.
+        high = max([open_cents] + [p[i] for p in sampled])
+        low = min([open_cents] + [p[i] for p in sampled])
+        assert move == pytest.approx(100 * max(high - open_cents, open_cents - low) / open_cents)
+        # ...so it never exceeds the most extreme trade in the window.
+        worst = max(w["high"][i] - open_cents, open_cents - w["low"][i])
+        assert move <= 100 * worst / open_cents + 1e-9
     a, b, busted = aug1.impact_counts()
     assert a == sum(1 for s, m in moves if s > 20 and m > 5)
     assert b == sum(1 for s, m in moves if s > 50 and m > 10)
-    assert busted == sum(1 for s, m in moves if s > 0 and m >= BUST_PCT)
+    # Busts look at every trade (the NYSE rule), not at samples.
+    expected_busted = [
+        i
+        for i, o in enumerate(aug1.open_price)
+        if w["knight_shares"][i]
+        and w["volume"][i]
+        and 100 * max(w["high"][i] - o, o - w["low"][i]) / o >= BUST_PCT
+    ]
+    assert aug1.busted_symbols() == expected_busted
+    assert busted == len(expected_busted)
     assert (aug1.summary["impact_20_5"], aug1.summary["impact_50_10"]) == (a, b)
     assert aug1.summary["busted_symbols"] == busted
 

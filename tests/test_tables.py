@@ -163,10 +163,13 @@ def test_positions_list_traded_symbols(aug1):
         i = aug1.symbols.index(row.symbol)
         assert row.position == aug1.position[i]
         assert row.market_value_usd == pytest.approx(row.position * row.last_usd)
+        # Longs are sold at fair less the basket discount, shorts bought back at fair plus it.
+        discount = aug1.scenario.basket_discount_bps / 1e4
+        fair = aug1.close_fair[i] / 100
         if row.position > 0:
-            assert row.basket_price_usd < aug1.close_fair[i] / 100  # longs sold below fair
+            assert row.basket_price_usd == pytest.approx(fair * (1 - discount))
         elif row.position < 0:
-            assert row.basket_price_usd > aug1.close_fair[i] / 100  # shorts bought above
+            assert row.basket_price_usd == pytest.approx(fair * (1 + discount))
 
 
 def test_alerts_are_in_time_order(small):
