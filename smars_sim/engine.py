@@ -274,13 +274,18 @@ class Simulation:
             b.last_price if b.last_price is not None else r
             for b, r in zip(books, self.fleet.reference, strict=True)
         ]
-        fair_now = self.makers.fair_cents
+        # What the close-out would fetch if trading stopped now and the transient
+        # impact faded: at 16:00 this is the realised loss, and during the morning
+        # it accrues as the loss does.
+        fairs = self.makers.fair_all(now, transient=False)
+        discount = self.scenario.basket_discount_bps / 1e4
         mark: float = ledger.cash
         closeout: float = ledger.cash
         for i, q in enumerate(ledger.position):
             if q:
                 mark += q * last[i]
-                closeout += q * self._basket_price(i, fair_now(i, now), q)
+                # Realisable value: the close-out basket's price (see Result.basket_price).
+                closeout += q * fairs[i] * (1 - discount if q > 0 else 1 + discount)
         self.samples.append(
             (
                 now,
@@ -293,10 +298,6 @@ class Simulation:
         )
         self.price_samples.append(last)
         self._push(now + self._sample_ns, _SAMPLE)
-
-    def _basket_price(self, symbol: int, fair: float, position: int) -> float:
-        discount = self.scenario.basket_discount_bps / 1e4
-        return fair * (1 - discount) if position > 0 else fair * (1 + discount)
 
     def _on_install(self, now: int, arg: Any) -> None:
         server_id, build, actor = arg

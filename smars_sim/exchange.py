@@ -136,23 +136,6 @@ class Exchange:
                 self.makers.replenish(symbol, now)
         return filled
 
-    def print_other(self, symbol: int, side: int, qty: int, now: int) -> int:
-        """A trade between two other participants, printed at the touch.
-
-        The buyer pays the offer (or the seller hits the bid); neither side is a
-        market maker, so the makers' quotes and positions are untouched. The kit
-        does not model these participants' resting orders, only their volume.
-
-        Returns:
-            The shares printed (0 if that side of the book is empty).
-        """
-        book = self.books[symbol]
-        price = book.best_ask() if side > 0 else book.best_bid()
-        if price is None:
-            return 0
-        book.print_trade(price, qty)
-        return qty
-
     def open(self, now: int) -> None:
         """Open the regular session: makers quote, then held orders are released in order."""
         self.is_open = True

@@ -166,6 +166,40 @@ class MarketMakers:
         lean = max(-_MAX_LEAN, min(lean, _MAX_LEAN))
         return self.reference[symbol] * math.exp(lean)
 
+    def fair_all(self, now: int, *, transient: bool = True) -> list[float]:
+        """Every symbol's fair value in cents: ``fair_cents`` for all, in one pass.
+
+        Args:
+            now: Simulated time, ns.
+            transient: ``False`` leaves out the transient lean: the value once the
+                impact of recent flow has faded (what a close-out would fetch).
+        """
+        growth = self._growth_at(now)
+        params = self.params
+        coef = params.impact_coef if transient else 0.0
+        permanent, exponent = params.permanent_coef, params.impact_exponent
+        exp = math.exp
+        out = []
+        for reference, acc, total, depth in zip(
+            self.reference, self.flow, self.net_taken, self.depth, strict=True
+        ):
+            if not acc and not total:
+                out.append(float(reference))
+                continue
+            flow = acc / growth
+            lean = coef * (abs(flow) / depth) ** exponent
+            if flow < 0:
+                lean = -lean
+            if total:
+                part = permanent * (abs(total) / depth) ** exponent
+                lean += part if total > 0 else -part
+            if lean > _MAX_LEAN:
+                lean = _MAX_LEAN
+            elif lean < -_MAX_LEAN:
+                lean = -_MAX_LEAN
+            out.append(reference * exp(lean))
+        return out
+
     def on_taken(self, symbol: int, side: int, qty: int, now: int) -> None:
         """Record aggressive flow against the makers: ``side`` is the taker's side."""
         growth = self._growth if now == self._now else self._growth_at(now)
@@ -264,6 +298,7 @@ class MarketMakers:
         """
         flow = self.flow
         growth = self._growth_at(now)
+        fairs = self.fair_all(now)
         for symbol in range(len(flow)):
             acc = flow[symbol]
             if not acc:
@@ -271,7 +306,7 @@ class MarketMakers:
             if abs(acc) < growth * 1e-3:  # under a thousandth of a share left: forget it
                 flow[symbol] = 0.0
             bids, asks = self.ladders[symbol]
-            fair = self.fair_cents(symbol, now)
+            fair = fairs[symbol]
             half, drift = self._half[symbol], 2 * self._step[symbol]
             target_bid = max(1, math.floor(fair) - half)
             target_ask = max(target_bid + 1, math.ceil(fair) + half)
@@ -297,9 +332,6 @@ class Background:
 
     __slots__ = ("exchange", "interval_s", "rates", "rng")
 
-    #: Shape of the gamma noise on each print's size (mean 1): higher is steadier.
-    NOISE_SHAPE = 4.0
-
     def __init__(
         self, exchange: Exchange, rate_shares_per_s: list[float], interval_s: float, rng: Random
     ) -> None:
@@ -309,14 +341,21 @@ class Background:
         self.rates = list(rate_shares_per_s)
 
     def trade(self, now: int) -> int:
-        """Print each symbol's volume for the last interval; return the shares printed."""
-        gamma, coin = self.rng.gammavariate, self.rng.random
-        shape = self.NOISE_SHAPE
+        """Print each symbol's volume for the last interval; return the shares printed.
+
+        Each print is the rate times the interval times a uniform noise in [0.5, 1.5)
+        (mean 1), on a random side.
+        """
+        uniform = self.rng.random
+        interval = self.interval_s
+        books = self.exchange.books
         total = 0
-        for symbol, rate in enumerate(self.rates):
+        for book, rate in zip(books, self.rates, strict=True):
             if rate <= 0:
                 continue
-            qty = round(rate * self.interval_s * gamma(shape, 1.0 / shape))
-            if qty:
-                total += self.exchange.print_other(symbol, BUY if coin() < 0.5 else SELL, qty, now)
+            qty = int(rate * interval * (0.5 + uniform()))
+            price = book.best_ask() if uniform() < 0.5 else book.best_bid()
+            if qty and price is not None:
+                book.print_trade(price, qty)  # two other participants crossing at the touch
+                total += qty
         return total
