@@ -112,14 +112,17 @@ class Exchange:
             return None
         book = self.books[symbol]
         result = book.take(order_id, side, limit, qty, now, journal)
-        if result[0]:
-            # The makers note the flow against them (inlined: this runs millions of
-            # times) and replace any level that was taken.
+        filled = result[0]
+        if filled:
+            # The makers note the flow against them (inlined from on_taken: this runs
+            # millions of times) and replace any level that was taken.
             makers = self.makers
-            growth = makers._growth if now == makers._now else makers._growth_at(now)
-            makers.flow[symbol] += side * result[0] * growth
-            makers.net_taken[symbol] += side * result[0]
-            self.maker_position[symbol] -= side * result[0]
+            signed = side * filled
+            if now != makers._now:
+                makers._growth_at(now)
+            makers.flow[symbol] += signed * makers._growth
+            makers.net_taken[symbol] += signed
+            self.maker_position[symbol] -= signed
             if book.depleted:
                 makers.replenish(symbol, now)
         return result

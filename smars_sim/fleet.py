@@ -126,6 +126,11 @@ class Server:
     """
 
     __slots__ = (
+        "_journal",
+        "_log_child",
+        "_position",
+        "_send",
+        "_traded",
         "build",
         "exchange",
         "fleet",
@@ -151,6 +156,12 @@ class Server:
         self.working: list[tuple[ParentOrder, CodePath]] = []
         self.tick_pending = False
         self.peg_lot = fleet.peg_lot
+        # Looked up once here because send_child runs millions of times.
+        self._send = fleet.exchange.send
+        self._journal = fleet.journal
+        self._log_child = fleet.log_child
+        self._position = fleet.ledger.position
+        self._traded = fleet.ledger.traded
 
     # ---------------------------------------------------------------- routing
     def accept(self, parent: ParentOrder, now: int) -> None:
@@ -212,30 +223,29 @@ class Server:
         parent.last_child = now
         if parent.first_child is None:
             parent.first_child = now
-        if parent.path_code == _POWER_PEG_CODE:
+        code = parent.path_code
+        if code == _POWER_PEG_CODE:
             parent.ran_power_peg = True
-        result = fleet.exchange.send(
-            parent.symbol, child_id, parent.side, price, qty, now, fleet.journal, self, parent.id
-        )
+        symbol = parent.symbol
+        side = parent.side
+        result = self._send(symbol, child_id, side, price, qty, now, self._journal, self, parent.id)
         if result is None:  # held by the exchange until the open
-            fleet.log_child(_pack_child(now, parent.id, price or 0, qty, parent.path_code))
+            self._log_child(_pack_child(now, parent.id, price or 0, qty, code))
             parent.held_qty += qty
             return
         filled, notional, fill_price = result
-        fleet.log_child(_pack_child(now, parent.id, price or fill_price, qty, parent.path_code))
+        self._log_child(_pack_child(now, parent.id, price or fill_price, qty, code))
         if gate is not None:
             gate.record(self, parent, qty, filled, notional, now)
-        if filled:  # the fill handler (inlined: this runs millions of times)
+        if filled:  # the fill handler, as in _book_fill (inlined: this runs millions of times)
             parent.filled_qty += filled
-            ledger = fleet.ledger
-            symbol = parent.symbol
-            ledger.traded[symbol] += filled
-            if parent.side > 0:
-                ledger.position[symbol] += filled
-                ledger.cash -= notional
+            self._traded[symbol] += filled
+            if side > 0:
+                self._position[symbol] += filled
+                fleet.ledger.cash -= notional
             else:
-                ledger.position[symbol] -= filled
-                ledger.cash += notional
+                self._position[symbol] -= filled
+                fleet.ledger.cash += notional
 
     def _book_fill(self, parent: ParentOrder, filled: int, notional: int) -> None:
         # Since 2005 the cumulative quantity is tracked here, in the fill handler.
