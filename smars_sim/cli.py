@@ -178,11 +178,12 @@ def _scenario(args: argparse.Namespace) -> Any:
         changes["risk_limits"] = RiskLimits.parse(args.limit)
     if args.flag is not None:
         changes["flag"] = args.flag
-    scenario = Scenario.named(args.scenario, **changes)
+    base = Scenario.named(args.scenario)
     resized = args.servers is not None and args.servers >= 1 and not args.stale
-    if resized and scenario.stale_servers and max(scenario.stale_servers) > args.servers:
+    if resized and base.stale_servers and max(base.stale_servers) > args.servers:
         # With fewer servers and no --stale-server, the technician misses the last one.
-        scenario = scenario.with_(stale_servers=(args.servers,))
+        changes["stale_servers"] = (args.servers,)
+    scenario = base.with_(**changes) if changes else base
     scenario.validate()
     return scenario
 

@@ -269,7 +269,9 @@ class Scenario:
             raise ValueError(
                 f"unknown scenario field(s) {unknown}; fields: {sorted(self.__dataclass_fields__)}"
             )
-        return replace(self, **changes)  # type: ignore[arg-type]
+        changed = replace(self, **changes)  # type: ignore[arg-type]
+        changed.validate()
+        return changed
 
     # --------------------------------------------------------- validation
     def t(self, name: str) -> int | None:
@@ -338,8 +340,14 @@ class Scenario:
         for what, value in positive.items():
             if not value > 0:
                 raise ValueError(f"{what} {value!r} must be positive")
-        if self.premarket_orders < 0:
-            raise ValueError(f"premarket-orders {self.premarket_orders!r} must be >= 0")
+        pre = self.premarket_orders
+        if isinstance(pre, bool) or not isinstance(pre, int) or pre < 0:
+            raise ValueError(f"premarket-orders {pre!r} is not allowed; use a whole number >= 0")
+        sizes = self.parent_qty
+        if not sizes or any(isinstance(q, bool) or not isinstance(q, int) or q <= 0 for q in sizes):
+            raise ValueError(
+                f"parent-qty {sizes!r} is not allowed; give one or more whole numbers of shares > 0"
+            )
         kill = self.t("kill_at")
         end = times["end-at"] if times["end-at"] is not None else window_end
         if kill is not None and not start <= kill <= end:

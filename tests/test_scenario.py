@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
@@ -47,15 +48,19 @@ from smars_sim.scenario import derive_rng, load_calibration
         ({"peg_lot": 0}, ["peg-lot 0 must be positive"]),
         ({"peg_interval_ms": -1.0}, ["peg-interval-ms -1.0 must be positive"]),
         ({"sample_s": 0.0}, ["sample-s 0.0 must be positive"]),
-        ({"premarket_orders": -1}, ["premarket-orders -1 must be >= 0"]),
+        ({"premarket_orders": -1}, ["premarket-orders -1 is not allowed; use a whole number >= 0"]),
         ({"symbols": ()}, ["the scenario has no symbols"]),
     ],
 )
 def test_validation_names_the_bad_value(changes, fragments):
-    scenario = Scenario.small(**changes)
+    scenario = dataclasses.replace(Scenario.small(), **changes)  # built without checks
     with pytest.raises(ValueError) as err:
         scenario.validate()
     message = str(err.value)
+    # Building it through the public API refuses it with the same message.
+    with pytest.raises(ValueError) as built:
+        Scenario.small(**changes)
+    assert str(built.value) == message
     for fragment in fragments:
         assert fragment in message
     assert "\n" not in message
@@ -125,3 +130,24 @@ def test_generated_parents_arrive_before_the_open_for_the_auction(aug1):
         assert p.for_open and p.received < 9.5 * 3600 * 10**9
         assert p.side == symbols[p.symbol].knight_side
     assert len(result.parents) - len(retail) == Scenario.aug1_2012().premarket_orders
+
+
+# Validation gaps found by the unit tests and fixed in scenario.py.
+
+
+@pytest.mark.parametrize(
+    ("changes", "fragment"),
+    [
+        ({"parent_qty": ()}, "parent-qty"),
+        ({"parent_qty": (0,)}, "parent-qty"),
+        ({"premarket_orders": 1.5}, "premarket-orders 1.5"),
+    ],
+)
+def test_bad_values_raise_valueerror_naming_them(changes, fragment):
+    with pytest.raises(ValueError, match=fragment):
+        Scenario.small(**changes)
+
+
+def test_with_validates_as_its_docstring_says():
+    with pytest.raises(ValueError, match="scale 0"):
+        Scenario.small().with_(scale=0)
