@@ -75,10 +75,6 @@ def test_sixteen_tidy_rows(table):
     assert none["power_peg_minutes"] > 0
 
 
-def test_fast_enough_for_a_notebook(table_and_cpu):
-    assert table_and_cpu[1] <= 10.0
-
-
 @pytest.mark.parametrize("fix", AVAILABLE)
 def test_each_fix_alone_meets_its_bound_and_says_how(table, fix):
     row = table.set_index("fixes").loc[fix]
