@@ -117,6 +117,18 @@ def run_all(page: Any, panel: Any, timeout_s: float = 120) -> None:
     raise AssertionError(f"cells did not all run within {timeout_s} s: {prompts.all_inner_texts()}")
 
 
+def assert_no_stray_math(panel: Any) -> None:
+    """No cell output rendered as LaTeX: "$3.5B and $3.15B" in Markdown becomes math.
+
+    The course prints dollar amounts in Markdown; an unescaped pair of ``$`` turns
+    the text between them into an italic formula with the spaces removed.
+    """
+    math = panel.locator(".jp-OutputArea-output mjx-container, .jp-OutputArea-output .MathJax")
+    if math.count():
+        text = math.first.evaluate("el => el.closest('.jp-OutputArea-output').innerText")
+        raise AssertionError(f"an output was typeset as math (unescaped $?): {text[:300]!r}")
+
+
 def assert_no_cell_errors(panel: Any) -> None:
     errors = panel.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')
     tracebacks = [t for t in errors.all_inner_texts() if "Traceback" in t or "Error" in t]

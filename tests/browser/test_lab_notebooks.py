@@ -15,6 +15,7 @@ from browser_helpers import (
     Server,
     assert_charts_drawn,
     assert_no_cell_errors,
+    assert_no_stray_math,
     assert_page_healthy,
     open_notebook,
     run_all,
@@ -29,6 +30,7 @@ def test_notebook_runs_and_renders_offline(page, clean_lab: Server, name: str) -
     panel = open_notebook(page, clean_lab, name)
     run_all(page, panel, timeout_s=180)
     assert_no_cell_errors(panel)
+    assert_no_stray_math(panel)
     # Widgets that the notebook displays have rendered (none is left as text).
     outputs = panel.locator(".jp-OutputArea-output")
     assert outputs.count() > 0 or panel.locator(".jp-CodeCell").count() == 0
