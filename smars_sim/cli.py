@@ -147,15 +147,23 @@ def _progress_bar() -> Callable[[float], None]:
     return report
 
 
-def _scenario(args: argparse.Namespace) -> Any:
-    from .clock import parse_time
-    from .scenario import Scenario
-
+def _seed_and_scale(args: argparse.Namespace, default_scale: float | None = None) -> dict[str, Any]:
+    """The ``--seed`` and ``--scale`` options every subcommand shares, as scenario changes."""
     changes: dict[str, Any] = {}
     if args.seed is not None:
         changes["seed"] = args.seed
     if args.scale is not None:
         changes["scale"] = args.scale
+    elif default_scale is not None:
+        changes["scale"] = default_scale
+    return changes
+
+
+def _scenario(args: argparse.Namespace) -> Any:
+    from .clock import parse_time
+    from .scenario import Scenario
+
+    changes = _seed_and_scale(args)
     if args.servers is not None:
         changes["servers"] = args.servers
     if args.stale:
@@ -240,11 +248,7 @@ def _cmd_whatif(args: argparse.Namespace) -> int:
     from .scenario import Scenario
     from .whatif import DEFAULT_SCALE, kill_time_sweep, what_if
 
-    changes: dict[str, Any] = {"scale": DEFAULT_SCALE if args.scale is None else args.scale}
-    if args.seed is not None:
-        changes["seed"] = args.seed
-    scenario = Scenario.aug1_2012(**changes)
-    scenario.validate()
+    scenario = Scenario.aug1_2012(**_seed_and_scale(args, DEFAULT_SCALE))
     table = kill_time_sweep(scenario=scenario) if args.sweep else what_if(scenario)
     if args.json:
         print(json.dumps(json.loads(table.to_json(orient="records")), sort_keys=True))
@@ -274,13 +278,7 @@ def _cmd_fidelity(args: argparse.Namespace) -> int:
     from .fidelity import fidelity_rows, format_table, headlines_ok
     from .scenario import Scenario
 
-    changes: dict[str, Any] = {}
-    if args.scale is not None:
-        changes["scale"] = args.scale
-    if args.seed is not None:
-        changes["seed"] = args.seed
-    scenario = Scenario.aug1_2012(**changes)
-    scenario.validate()
+    scenario = Scenario.aug1_2012(**_seed_and_scale(args))
     result = replay(scenario, progress=_progress_bar())
     rows = fidelity_rows(result)
     ok = headlines_ok(rows)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import ast
-from functools import cache
 
 import pytest
+from fix_variants import SMALL_VARIANTS, unfixed_loss
 
 from smars_sim import Scenario, Simulation, replay
 from smars_sim.fixes.dead_code import (
@@ -17,10 +17,7 @@ from smars_sim.fixes.dead_code import (
 )
 from smars_sim.router import power_peg
 
-
-@cache
-def _unfixed_loss(name: str, **kw: object) -> float:
-    return replay(Scenario.named(name, **kw)).summary["loss_usd"]
+_unfixed_loss = unfixed_loss
 
 
 def test_no_build_contains_power_peg():
@@ -42,17 +39,7 @@ def test_stale_server_routes_standard_and_the_timeline_says_why():
     assert deleted and "contain no Power Peg" in deleted[0].detail
 
 
-@pytest.mark.parametrize(
-    ("name", "kw"),
-    [
-        ("small", {"stale_servers": (1,)}),
-        ("small", {"stale_servers": (2,)}),
-        ("small", {"stale_servers": (3,)}),
-        ("small", {"stale_servers": (1, 3)}),
-        ("small", {"flag": "legacy_peg"}),
-        ("small", {"seed": 7}),
-    ],
-)
+@pytest.mark.parametrize(("name", "kw"), SMALL_VARIANTS)
 def test_loss_at_most_one_percent_over_variants(name, kw):
     fixed = replay(Scenario.named(name, fixes=("dead-code",), **kw)).summary
     assert fixed["parent_orders"] == 0

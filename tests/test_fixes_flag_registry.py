@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import gc
 from datetime import date
-from functools import cache
 
 import pytest
+from fix_variants import SMALL_VARIANTS, unfixed_loss
 from openfeature.exception import ErrorCode
 from openfeature.flag_evaluation import Reason
 
@@ -16,10 +16,7 @@ from smars_sim.cli import main
 from smars_sim.fixes import flag_registry
 from smars_sim.fixes.flag_registry import RLP_FLAG, FlagRegistry, FlagView, stale_flags
 
-
-@cache
-def _unfixed_loss(name: str, **kw: object) -> float:
-    return replay(Scenario.named(name, **kw)).summary["loss_usd"]
+_unfixed_loss = unfixed_loss
 
 
 def _registry() -> FlagRegistry:
@@ -151,17 +148,7 @@ def test_turning_the_retired_key_on_is_refused_in_the_timeline():
     assert not any(p.ran_power_peg for p in result.parents)
 
 
-@pytest.mark.parametrize(
-    ("name", "kw"),
-    [
-        ("small", {"stale_servers": (1,)}),
-        ("small", {"stale_servers": (2,)}),
-        ("small", {"stale_servers": (3,)}),
-        ("small", {"stale_servers": (1, 3)}),
-        ("small", {"flag": "legacy_peg"}),
-        ("small", {"seed": 7}),
-    ],
-)
+@pytest.mark.parametrize(("name", "kw"), SMALL_VARIANTS)
 def test_loss_at_most_one_percent_over_variants(name, kw):
     fixed = replay(Scenario.named(name, fixes=("flag-registry",), **kw)).summary
     assert fixed["parent_orders"] == 0

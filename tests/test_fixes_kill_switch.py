@@ -6,6 +6,7 @@ from dataclasses import replace
 from functools import cache
 
 import pytest
+from fix_variants import SMALL_VARIANTS, unfixed_loss
 
 from smars_sim import Result, Scenario, Simulation, parse_time, replay
 from smars_sim.cli import main
@@ -14,9 +15,7 @@ from smars_sim.fixes.kill_switch import RiskGate, RiskLimits
 MANUAL = RiskLimits.manual_only()
 
 
-@cache
-def _unfixed_loss(name: str, **kw: object) -> float:
-    return replay(Scenario.named(name, **kw)).summary["loss_usd"]
+_unfixed_loss = unfixed_loss
 
 
 def _aug1_unfixed() -> float:
@@ -183,17 +182,7 @@ def test_manual_kill_without_the_fix_installs_only_the_kill_switch():
 
 
 # ------------------------------------------------------------------- variants
-@pytest.mark.parametrize(
-    ("name", "kw"),
-    [
-        ("small", {"stale_servers": (1,)}),
-        ("small", {"stale_servers": (2,)}),
-        ("small", {"stale_servers": (3,)}),
-        ("small", {"stale_servers": (1, 3)}),
-        ("small", {"flag": "legacy_peg"}),
-        ("small", {"seed": 7}),
-    ],
-)
+@pytest.mark.parametrize(("name", "kw"), SMALL_VARIANTS)
 def test_loss_at_most_ten_percent_over_variants(name, kw):
     fixed = replay(Scenario.named(name, fixes=("kill-switch",), **kw)).summary
     assert fixed["loss_usd"] <= 0.10 * _unfixed_loss(name, **kw)

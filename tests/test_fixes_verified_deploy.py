@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import math
-from functools import cache
 
 import pytest
+from fix_variants import SMALL_VARIANTS, unfixed_loss
 
 from smars_sim import Scenario, Simulation, replay
 from smars_sim.builds import Build, old_build
@@ -18,10 +18,7 @@ from smars_sim.fixes.verified_deploy import (
 )
 from smars_sim.router import power_peg, route_pre_rlp, standard
 
-
-@cache
-def _unfixed_loss(name: str, **kw: object) -> float:
-    return replay(Scenario.named(name, **kw)).summary["loss_usd"]
+_unfixed_loss = unfixed_loss
 
 
 def _rollout(sim: Simulation) -> Rollout:
@@ -155,17 +152,7 @@ def test_judge_no_data_fails_and_small_noise_passes():
     assert "verdict PASS" in noisy.summary()
 
 
-@pytest.mark.parametrize(
-    ("name", "kw"),
-    [
-        ("small", {"stale_servers": (1,)}),
-        ("small", {"stale_servers": (2,)}),
-        ("small", {"stale_servers": (3,)}),
-        ("small", {"stale_servers": (1, 3)}),
-        ("small", {"flag": "legacy_peg"}),
-        ("small", {"seed": 7}),
-    ],
-)
+@pytest.mark.parametrize(("name", "kw"), SMALL_VARIANTS)
 def test_loss_at_most_one_percent_over_variants(name, kw):
     fixed = replay(Scenario.named(name, fixes=("verified-deploy",), **kw)).summary
     assert fixed["parent_orders"] == 0
