@@ -211,10 +211,8 @@ def clean_lab(lab: Server) -> Server:
     return lab
 
 
-@pytest.fixture(scope="session")
-def voila_console(server_tmp: Path) -> Iterator[Server]:
-    root = server_tmp / "voila-root"
-    root.mkdir()
+def _start_voila(tmp: Path, cull_idle_s: int, cull_interval_s: int) -> Server:
+    root = Path(tempfile.mkdtemp(prefix="voila-root-", dir=tmp))
     shutil.copy(COURSE / "console.ipynb", root / "console.ipynb")
     port, token = free_port(), secrets.token_hex(16)
     cmd = [
@@ -225,23 +223,43 @@ def voila_console(server_tmp: Path) -> Iterator[Server]:
         "--Voila.ip=127.0.0.1",
         "--Voila.port_retries=0",
         f"--Voila.token={token}",
-        # as `make console`
-        "--MappingKernelManager.cull_idle_timeout=600",
-        "--MappingKernelManager.cull_interval=60",
+        f"--MappingKernelManager.cull_idle_timeout={cull_idle_s}",
+        f"--MappingKernelManager.cull_interval={cull_interval_s}",
         "--template=smars-offline",
     ]
-    env = _server_env(server_tmp)
+    env = _server_env(tmp)
     env["JUPYTER_PATH"] = os.pathsep.join(
         p for p in (str(REPO / "share" / "jupyter"), os.environ.get("JUPYTER_PATH")) if p
     )
-    proc, log = _start(cmd, root, "voila.log", env)
+    proc, log = _start(cmd, root, f"voila-{port}.log", env)
     server = Server(f"http://127.0.0.1:{port}", token, root, proc, log)
     try:
         # A static file: probing "/" would start a kernel.
         _wait_ready(server, "/voila/static/voila.js")
+    except Exception:
+        _stop(proc)
+        raise
+    return server
+
+
+@pytest.fixture(scope="session")
+def voila_console(server_tmp: Path) -> Iterator[Server]:
+    """Voilà on the console with the culling options of `make console` (600 s / 60 s)."""
+    server = _start_voila(server_tmp, 600, 60)
+    try:
         yield server
     finally:
-        _stop(proc)
+        _stop(server.proc)
+
+
+@pytest.fixture
+def voila_console_fast_cull(server_tmp: Path) -> Iterator[Server]:
+    """The same, culling idle kernels after 4 s (checked every 2 s)."""
+    server = _start_voila(server_tmp, 4, 2)
+    try:
+        yield server
+    finally:
+        _stop(server.proc)
 
 
 # --------------------------------------------------------------------- browser

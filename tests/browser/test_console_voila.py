@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+import time
+from pathlib import Path
 
-from browser_helpers import Server, assert_page_healthy, wait_text
+from browser_helpers import REPO, Server, assert_page_healthy, wait_text
 
 
 def _clock(text: str) -> str:
@@ -67,3 +69,42 @@ def test_console_plays_and_acts(page, voila_console: Server) -> None:
     wait_text(alerts, lambda t: "KILL SWITCH pressed" in t)
 
     assert_page_healthy(page)
+
+
+def _kernels_of(pid: int) -> list[int]:
+    """ipykernel processes started by the server ``pid``."""
+    kernels = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            cmdline = (entry / "cmdline").read_bytes()
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == pid and b"ipykernel" in cmdline:
+            kernels.append(int(entry.name))
+    return kernels
+
+
+def test_make_console_culls_idle_kernels() -> None:
+    makefile = (REPO / "Makefile").read_text()
+    target = makefile[makefile.index("\nconsole:") :].split("\n\n")[0]
+    assert "--MappingKernelManager.cull_idle_timeout=600" in target
+    assert "--MappingKernelManager.cull_interval=60" in target
+
+
+def test_console_kernel_is_culled_once_the_page_is_closed(
+    browser, voila_console_fast_cull: Server
+) -> None:
+    server = voila_console_fast_cull
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(server.url("/"))
+    page.locator(".smars-console").wait_for(timeout=90_000)
+    assert len(_kernels_of(server.proc.pid)) == 1  # one kernel for the page
+    context.close()  # the projector is switched off
+    deadline = time.monotonic() + 40
+    while _kernels_of(server.proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert _kernels_of(server.proc.pid) == [], "the idle kernel was not culled"
