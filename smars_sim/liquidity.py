@@ -34,8 +34,6 @@ _MAX_LEAN = math.log(5)
 
 #: Participant id of the market makers (they own every resting order).
 MARKET_MAKER = 0
-#: Participant id of the other participants' aggressive orders.
-OTHERS = -1
 
 
 @dataclass(frozen=True, slots=True)

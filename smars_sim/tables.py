@@ -40,10 +40,6 @@ def _columns(flat, fields: tuple[str, ...]) -> dict[str, np.ndarray]:
     return {name: table[:, i].copy() for i, name in enumerate(fields)}
 
 
-def _clock(ns: np.ndarray) -> pd.Series:
-    return pd.Series([format_time(int(t), ms=True) for t in ns], dtype="string")
-
-
 def parent_orders(result: Result) -> pd.DataFrame:
     """One row per parent order."""
     parent_ids = _columns(result.children, CHILD_FIELDS)["parent_id"]
