@@ -117,7 +117,7 @@ def _named(calibration: dict[str, float]) -> list[dict[str, Any]]:
     ]
 
 
-def build_universe(calibration: dict[str, float]) -> list[dict[str, object]]:
+def build_universe(calibration: dict[str, float]) -> list[dict[str, Any]]:
     """Build the 154-symbol universe deterministically from the calibration table.
 
     Args:
@@ -152,7 +152,7 @@ def build_universe(calibration: dict[str, float]) -> list[dict[str, object]]:
         )
         return round(depth), round(others, 2)
 
-    rows: list[dict[str, object]] = []
+    rows: list[dict[str, Any]] = []
     for named in _named(calibration):
         documented = named["open"] is not None and named["side"] is not None
         depth, others = liquidity()
@@ -219,7 +219,7 @@ def build_universe(calibration: dict[str, float]) -> list[dict[str, object]]:
     return rows
 
 
-def render_csv(rows: list[dict[str, object]]) -> str:
+def render_csv(rows: list[dict[str, Any]]) -> str:
     """The CSV text of a universe, exactly as committed in ``data/symbols.csv``."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
