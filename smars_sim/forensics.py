@@ -1,0 +1,467 @@
+"""Forensics for notebook 04 (presentation layer: pandas lives here).
+
+* :func:`full_day_executions` replays 1 August 2012 at full size once and caches the
+  execution log as parquet in a per-user cache folder, so the drill re-runs in about
+  a second. The cache file is keyed by the scenario and the simulation's source
+  code: after any change to either, the old file is never used.
+* :func:`metric_series` and :func:`first_fire` evaluate an alert rule on a replay:
+  what the metric was every few seconds, and when the rule would have fired.
+* :func:`alerts_that_existed` lists what could have warned Knight that morning.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from .clock import OPEN_NS, SECOND_NS, parse_time
+from .fleet import CHILD_FIELDS
+
+if TYPE_CHECKING:
+    from .result import Result
+    from .scenario import Scenario
+
+__all__ = [
+    "METRICS",
+    "Metric",
+    "alerts_that_existed",
+    "busy_since",
+    "cache_dir",
+    "cache_key",
+    "executions_per_minute",
+    "first_fire",
+    "full_day_executions",
+    "full_day_summary",
+    "metric_series",
+]
+
+#: Bump when the cached table's layout changes.
+FORMAT_VERSION = "1"
+#: Modules whose source decides the replay's output (the presentation layer is left out).
+_PRESENTATION = {"charts.py", "widgets.py", "forensics.py", "cli.py"}
+
+
+# --------------------------------------------------------------------------
+# The cached full-size execution log
+# --------------------------------------------------------------------------
+def cache_dir() -> Path:
+    """The per-user cache folder: ``$XDG_CACHE_HOME/smars-sim`` (default ``~/.cache``)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "smars-sim"
+
+
+def _code_fingerprint() -> str:
+    package = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        if path.parent == package and path.name in _PRESENTATION:
+            continue
+        digest.update(str(path.relative_to(package)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def cache_key(scenario: Scenario) -> str:
+    """A key for a scenario's cached executions: its parameters and the simulation's code."""
+    digest = hashlib.sha256(f"executions v{FORMAT_VERSION}\n".encode())
+    digest.update(repr(scenario).encode())
+    digest.update(_code_fingerprint().encode())
+    return digest.hexdigest()[:24]
+
+
+def _full_day() -> Scenario:
+    from .scenario import Scenario
+
+    return Scenario.aug1_2012(scale=1.0)
+
+
+def _paths(scenario: Scenario) -> tuple[Path, Path]:
+    key = cache_key(scenario)
+    folder = cache_dir()
+    return folder / f"executions-{key}.parquet", folder / f"executions-{key}.json"
+
+
+def _build(scenario: Scenario, table: Path, meta: Path) -> pd.DataFrame:
+    from .engine import replay
+
+    result = replay(scenario)
+    frame = result.executions
+    summary = dict(result.summary)
+    del result
+    table.parent.mkdir(parents=True, exist_ok=True)
+    tmp = table.with_name(f"{table.name}.{os.getpid()}.partial")
+    frame.to_parquet(tmp, index=False)
+    os.replace(tmp, table)
+    tmp_meta = meta.with_name(f"{meta.name}.{os.getpid()}.partial")
+    tmp_meta.write_text(json.dumps(summary, indent=1, sort_keys=True))
+    os.replace(tmp_meta, meta)
+    _prune(table.parent, keep={table.name, meta.name})
+    return frame
+
+
+def _prune(folder: Path, keep: set[str], newest: int = 2) -> None:
+    """Delete all but the ``newest`` other cached logs (stale code or scenarios)."""
+    others = sorted(
+        (p for p in folder.glob("executions-*.parquet") if p.name not in keep),
+        key=lambda p: p.stat().st_mtime,
+        reverse=True,
+    )
+    for path in others[newest:]:
+        for victim in (path, path.with_suffix(".json")):
+            with contextlib.suppress(FileNotFoundError):
+                victim.unlink()
+
+
+_MEMO: dict[str, pd.DataFrame] = {}
+
+
+def full_day_executions(scenario: Scenario | None = None, *, refresh: bool = False) -> pd.DataFrame:
+    """Every execution of the full-size replay (millions of rows), cached on disk.
+
+    The first call replays the day at scale 1 (tens of seconds) and writes
+    ``executions-<key>.parquet`` to :func:`cache_dir`; later calls, in any process,
+    read that file (about a second). Within one process the same DataFrame is
+    returned again: treat it as read-only.
+
+    Args:
+        scenario: What to replay (default: ``Scenario.aug1_2012(scale=1.0)``).
+        refresh: Replay even if a cached file exists.
+
+    Returns:
+        Columns ``time_ns``, ``server``, ``child_id``, ``parent_id``, ``symbol``,
+        ``side``, ``price_usd``, ``qty`` (see ``smars_sim.tables.executions``).
+    """
+    scenario = scenario or _full_day()
+    table, meta = _paths(scenario)
+    key = table.name
+    if not refresh and key in _MEMO:
+        return _MEMO[key]
+    frame = None
+    if not refresh and table.exists() and meta.exists():
+        try:
+            frame = pd.read_parquet(table)
+            expected = json.loads(meta.read_text())["executions"]
+            if len(frame) != expected:
+                frame = None
+        except (OSError, ValueError, KeyError):
+            frame = None
+    if frame is None:
+        frame = _build(scenario, table, meta)
+    _MEMO.clear()
+    _MEMO[key] = frame
+    return frame
+
+
+def full_day_summary(scenario: Scenario | None = None) -> dict:
+    """The headline figures of the cached full-size replay (builds the cache if needed)."""
+    scenario = scenario or _full_day()
+    _table, meta = _paths(scenario)
+    if not meta.exists():
+        full_day_executions(scenario)
+    return json.loads(meta.read_text())
+
+
+def executions_per_minute(executions: pd.DataFrame, n_servers: int = 8) -> pd.DataFrame:
+    """Executions per minute by server, every server in every minute (for a chart).
+
+    Returns:
+        Columns ``time`` and ``end`` (the minute), ``server`` ("server k"), ``server_id``,
+        ``executions``.
+    """
+    from .charts import clock
+
+    minute = 60 * SECOND_NS
+    t0 = OPEN_NS
+    slot = (executions["time_ns"].to_numpy() - t0) // minute
+    servers = executions["server"].to_numpy()
+    n = int(slot.max()) + 1 if len(slot) else 1
+    counts = np.zeros((n, n_servers), dtype=np.int64)
+    ok = (slot >= 0) & (servers >= 1) & (servers <= n_servers)
+    np.add.at(counts, (slot[ok], servers[ok] - 1), 1)
+    starts = t0 + np.arange(n, dtype=np.int64) * minute
+    return pd.DataFrame(
+        {
+            "time": np.repeat(clock(starts).to_numpy(), n_servers),
+            "end": np.repeat(clock(starts + minute).to_numpy(), n_servers),
+            "server": np.tile([f"server {k}" for k in range(1, n_servers + 1)], n),
+            "server_id": np.tile(np.arange(1, n_servers + 1), n),
+            "executions": counts.reshape(-1),
+        }
+    )
+
+
+def busy_since(per_minute: pd.DataFrame, share: float = 0.25) -> dict[int, int]:
+    """When each server got busy: its first minute with ``share`` of its busiest minute.
+
+    Args:
+        per_minute: From :func:`executions_per_minute`.
+        share: Fraction of the server's own peak that counts as busy.
+
+    Returns:
+        Server id -> start of that minute (ns since midnight); servers that never
+        executed anything are left out.
+    """
+    out: dict[int, int] = {}
+    times = (per_minute["time"] - pd.Timestamp("2012-08-01")).to_numpy(dtype="timedelta64[ns]")
+    ns = times.astype(np.int64)
+    for server, rows in per_minute.groupby("server_id", sort=True):
+        counts = rows["executions"].to_numpy()
+        if not counts.max():
+            continue
+        first = int(np.argmax(counts >= share * counts.max()))
+        out[int(server)] = int(ns[rows.index[first]])
+    return out
+
+
+# --------------------------------------------------------------------------
+# Alert rules
+# --------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Metric:
+    """Something an alert rule can watch.
+
+    Attributes:
+        key: Identifier.
+        label: What it is, with units (the chart's axis title).
+        lo: Smallest threshold the slider offers.
+        hi: Largest threshold the slider offers.
+        default: The slider's starting threshold.
+        axis_format: d3 format of the axis labels.
+        money: Whether the values are dollars.
+        note: One sentence on where the idea comes from.
+    """
+
+    key: str
+    label: str
+    lo: float
+    hi: float
+    default: float
+    axis_format: str = ",.0f"
+    money: bool = False
+    note: str = ""
+
+
+METRICS: dict[str, Metric] = {
+    m.key: m
+    for m in (
+        Metric(
+            "shares_out_per_in",
+            "Shares sent to the market per share clients ordered (running total)",
+            0.1,
+            1e4,
+            2,
+            axis_format=",.2~f",
+            note="Compare what leaves SMARS with what entered it: the check the SEC "
+            "found missing (SEC ¶21).",
+        ),
+        Metric(
+            "orders_per_s",
+            "Child orders per second, whole fleet (full-size equivalent, last 15 s)",
+            1,
+            1e5,
+            100,
+            note="A rate limit on what the router sends.",
+        ),
+        Metric(
+            "gross_position_usd",
+            "Gross position, long plus short ($, at the last trade)",
+            1e5,
+            1e10,
+            2e6,
+            axis_format="$.3~s",
+            money=True,
+            note="A position limit wired to an automated control (the 33 Account's limit "
+            "was not, SEC ¶23).",
+        ),
+        Metric(
+            "loss_usd",
+            "Loss locked in so far, at the evening basket price ($)",
+            1e4,
+            1e9,
+            1e6,
+            axis_format="$.3~s",
+            money=True,
+            note="A loss limit watched by a machine rather than by people.",
+        ),
+        Metric(
+            "bnet_emails_10min",
+            "BNET reject e-mails in the last 10 minutes",
+            1,
+            200,
+            5,
+            note="Treat the pre-open e-mails as an alert (SEC ¶19).",
+        ),
+    )
+}
+
+
+def _grid(result: Result, start: str | int = "08:00", step_s: int = 5) -> np.ndarray:
+    t0 = parse_time(start)
+    t1 = parse_time(result.scenario.window_end)
+    return np.arange(t0, t1 + 1, step_s * SECOND_NS, dtype=np.int64)
+
+
+def _locked_in(result: Result, grid: np.ndarray) -> np.ndarray:
+    """P&L in dollars at each grid time, valued at the evening basket price (0 before)."""
+    from .charts import LOCKED_IN, pnl_data
+
+    pnl = pnl_data(result)
+    pnl = pnl[pnl["series"] == LOCKED_IN]
+    times = OPEN_NS + pnl["s"].to_numpy(dtype=np.int64) * SECOND_NS
+    values = pnl["usd"].to_numpy(dtype=float)
+    slot = np.searchsorted(times, grid, side="right") - 1
+    return np.where(slot >= 0, values[np.clip(slot, 0, None)], 0.0)
+
+
+def metric_series(result: Result, metric: str, step_s: int = 5) -> pd.DataFrame:
+    """A metric every ``step_s`` seconds from 08:00 to the end of the window.
+
+    Args:
+        result: A replay.
+        metric: A key of :data:`METRICS`.
+        step_s: Grid step in seconds.
+
+    Returns:
+        Columns ``time_ns``, ``value``.
+    """
+    if metric not in METRICS:
+        raise ValueError(f"unknown metric {metric!r}; choose from {', '.join(METRICS)}")
+    grid = _grid(result, step_s=step_s)
+    width = len(CHILD_FIELDS)
+    child_times = (
+        np.frombuffer(result.children, dtype="<i8")[0::width]
+        if len(result.children)
+        else np.zeros(0, dtype=np.int64)
+    )
+    if metric == "shares_out_per_in":
+        flat = np.frombuffer(result.children, dtype="<i8") if len(result.children) else None
+        qty = flat[3::width] if flat is not None else np.zeros(0, dtype=np.int64)
+        order = np.argsort(child_times, kind="stable")
+        sent = np.concatenate([[0], np.cumsum(qty[order])])
+        sent_at = sent[np.searchsorted(child_times[order], grid, side="right")]
+        parents = sorted((p.received, p.qty) for p in result.parents)
+        p_times = np.array([t for t, _ in parents], dtype=np.int64)
+        ordered = np.concatenate([[0], np.cumsum([q for _, q in parents])])
+        in_at = ordered[np.searchsorted(p_times, grid, side="right")]
+        value = np.where(in_at > 0, sent_at / np.maximum(in_at, 1), 0.0)
+    elif metric == "orders_per_s":
+        window = 15 * SECOND_NS
+        ordered = np.sort(child_times)
+        count = np.searchsorted(ordered, grid, side="right") - np.searchsorted(
+            ordered, grid - window, side="right"
+        )
+        value = count / 15 / result.scenario.scale
+    elif metric == "gross_position_usd":
+        from .charts import positions_data
+
+        pos = positions_data(result)
+        gross = pos.groupby("s", sort=True)["usd"].sum()
+        times = OPEN_NS + gross.index.to_numpy(dtype=np.int64) * SECOND_NS
+        slot = np.searchsorted(times, grid, side="right") - 1
+        value = np.where(slot >= 0, gross.to_numpy()[np.clip(slot, 0, None)], 0.0)
+    elif metric == "loss_usd":
+        value = np.maximum(0.0, -_locked_in(result, grid))
+    else:  # bnet_emails_10min
+        emails = np.sort(np.array([e[0] for e in result.emails], dtype=np.int64))
+        window = 600 * SECOND_NS
+        value = (
+            np.searchsorted(emails, grid, side="right")
+            - np.searchsorted(emails, grid - window, side="right")
+        ).astype(float)
+    return pd.DataFrame({"time_ns": grid, "value": np.round(value, 4)})
+
+
+def first_fire(
+    times_ns: np.ndarray | pd.Series,
+    values: np.ndarray | pd.Series,
+    threshold: float,
+    hold_s: float = 0,
+) -> int | None:
+    """When a rule "value >= threshold for at least ``hold_s`` seconds" first fires.
+
+    The rule fires at the first sample where the value has been at or above the
+    threshold at every sample of the last ``hold_s`` seconds.
+
+    Returns:
+        The firing time (ns since midnight), or ``None`` if it never fires.
+    """
+    times = np.asarray(times_ns, dtype=np.int64)
+    above = np.asarray(values, dtype=float) >= threshold
+    hold = int(hold_s * SECOND_NS)
+    run_start: int | None = None
+    for t, ok in zip(times, above, strict=True):
+        if not ok:
+            run_start = None
+            continue
+        if run_start is None:
+            run_start = int(t)
+        if int(t) - run_start >= hold:
+            return int(t)
+    return None
+
+
+def loss_at(result: Result, time_ns: int) -> float:
+    """Loss locked in by ``time_ns`` (dollars, positive = lost), at the evening basket price."""
+    return max(0.0, -float(_locked_in(result, np.array([time_ns], dtype=np.int64))[0]))
+
+
+# --------------------------------------------------------------------------
+# What existed on the day
+# --------------------------------------------------------------------------
+def alerts_that_existed(result: Result) -> pd.DataFrame:
+    """What could have warned Knight on the morning, measured on a replay.
+
+    Returns:
+        One row per signal: ``signal``, ``designed_as_alert``, ``first``, ``count``,
+        ``what_happened``.
+    """
+    from .record import figure
+
+    limit = float(figure("account33_limit_usd").value)
+    emails = sorted(e[0] for e in result.emails)
+    after_open = sum(1 for t in emails if t >= OPEN_NS)
+    gross = metric_series(result, "gross_position_usd", step_s=5)
+    crossed = first_fire(gross["time_ns"], gross["value"], limit)
+    from .clock import format_time
+
+    rows = [
+        {
+            "signal": "BNET reject e-mails ('Power Peg disabled')",
+            "designed_as_alert": "no",
+            "first": format_time(emails[0]) if emails else "never",
+            "count": len(emails),
+            "what_happened": f"{len(emails) - after_open} before the open, {after_open} after; "
+            "sent to a group of staff, not acted on",
+        },
+        {
+            "signal": "33 Account gross position limit",
+            "designed_as_alert": "no (not linked to any automated control)",
+            "first": format_time(crossed) if crossed is not None else "never",
+            "count": 1 if crossed is not None else 0,
+            "what_happened": "first time the replay's gross position passed the limit; "
+            "nothing stopped or paged",
+        },
+        {
+            "signal": "PMON (post-trade position monitor)",
+            "designed_as_alert": "no (watched by people, no automated alerts)",
+            "first": "-",
+            "count": 0,
+            "what_happened": "positions visible to whoever looked; lagged under load",
+        },
+        {
+            "signal": "Automated pages from controls",
+            "designed_as_alert": "yes",
+            "first": format_time(result.pages[0][0]) if result.pages else "never",
+            "count": len(result.pages),
+            "what_happened": "none: no such control existed in 2012",
+        },
+    ]
+    return pd.DataFrame(rows)

@@ -1,0 +1,139 @@
+"""The forensic helpers (smars_sim.forensics): the on-disk cache, metrics and alert rules."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from smars_sim import Scenario, replay
+from smars_sim import forensics as fx
+from smars_sim.clock import OPEN_NS, SECOND_NS
+
+SMALL = Scenario.small()
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    fx._MEMO.clear()
+    yield tmp_path / "smars-sim"
+    fx._MEMO.clear()
+
+
+@pytest.fixture(scope="module")
+def small():
+    return replay(SMALL)
+
+
+def test_cache_dir_respects_xdg(cache):
+    assert fx.cache_dir() == cache
+
+
+def test_cache_dir_defaults_to_home(monkeypatch, tmp_path):
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert fx.cache_dir() == tmp_path / ".cache" / "smars-sim"
+
+
+def test_cache_key_depends_on_the_scenario():
+    assert fx.cache_key(SMALL) == fx.cache_key(Scenario.small())
+    assert fx.cache_key(SMALL) != fx.cache_key(SMALL.with_(seed=2))
+    assert fx.cache_key(SMALL) != fx.cache_key(SMALL.with_(peg_interval_ms=150.0))
+
+
+def test_cache_key_depends_on_the_simulation_code(monkeypatch):
+    before = fx.cache_key(SMALL)
+    monkeypatch.setattr(fx, "_code_fingerprint", lambda: "changed")
+    assert fx.cache_key(SMALL) != before
+
+
+def test_full_day_executions_writes_then_reads_the_cache(cache, small):
+    frame = fx.full_day_executions(SMALL)
+    pd.testing.assert_frame_equal(frame, small.executions)
+    files = sorted(p.name for p in cache.iterdir())
+    key = fx.cache_key(SMALL)
+    assert files == [f"executions-{key}.json", f"executions-{key}.parquet"]
+    summary = json.loads((cache / f"executions-{key}.json").read_text())
+    assert summary["execution_digest"] == small.summary["execution_digest"]
+    assert fx.full_day_summary(SMALL)["executions"] == len(frame)
+    assert fx.full_day_executions(SMALL) is frame  # memoised in the process
+    fx._MEMO.clear()
+    again = fx.full_day_executions(SMALL)  # from disk this time
+    assert again is not frame
+    pd.testing.assert_frame_equal(again, frame)
+
+
+def test_a_damaged_cache_file_is_rebuilt(cache, small):
+    fx.full_day_executions(SMALL)
+    key = fx.cache_key(SMALL)
+    table = cache / f"executions-{key}.parquet"
+    small.executions.head(3).to_parquet(table, index=False)  # wrong row count
+    fx._MEMO.clear()
+    frame = fx.full_day_executions(SMALL)
+    assert len(frame) == small.summary["executions"]
+    assert len(pd.read_parquet(table)) == small.summary["executions"]
+
+
+def test_old_cache_files_are_pruned(cache):
+    for seed in (2, 3, 4, 5):
+        fx.full_day_executions(SMALL.with_(seed=seed))
+    assert len(list(cache.glob("executions-*.parquet"))) <= 3
+
+
+def test_executions_per_minute_and_busy_since(small):
+    per_minute = fx.executions_per_minute(small.executions, n_servers=3)
+    assert per_minute["executions"].sum() == (small.executions["time_ns"] >= OPEN_NS).sum()
+    assert set(per_minute["server_id"]) == {1, 2, 3}
+    since = fx.busy_since(per_minute)
+    # the missed server is busy from the open; the others only after the rollback
+    assert since[3] == OPEN_NS
+    rollback = SMALL.t("rollback_at")
+    assert all(since[k] >= rollback - 60 * SECOND_NS for k in (1, 2))
+
+
+@pytest.mark.parametrize(
+    ("values", "threshold", "hold", "expected"),
+    [
+        ([0, 1, 5, 5, 5], 5, 0, 2),
+        ([0, 1, 5, 5, 5], 5, 10, 4),
+        ([5, 0, 5, 5, 0], 5, 10, None),
+        ([0, 0, 0], 1, 0, None),
+    ],
+)
+def test_first_fire(values, threshold, hold, expected):
+    times = np.arange(len(values)) * 5 * SECOND_NS
+    fired = fx.first_fire(times, values, threshold, hold)
+    assert fired == (None if expected is None else int(times[expected]))
+
+
+@pytest.mark.parametrize("metric", list(fx.METRICS))
+def test_metric_series_on_the_incident_and_a_normal_morning(small, metric):
+    series = fx.metric_series(small, metric)
+    assert list(series.columns) == ["time_ns", "value"]
+    assert series["time_ns"].is_monotonic_increasing
+    assert (series["value"] >= 0).all()
+    normal = replay(SMALL.with_(stale_servers=(), rollback_at=None, stop_all_at=None))
+    quiet = fx.metric_series(normal, metric)
+    assert series["value"].max() > quiet["value"].max()
+
+
+def test_metric_series_rejects_unknown_metric(small):
+    with pytest.raises(ValueError, match="unknown metric"):
+        fx.metric_series(small, "nope")
+
+
+def test_loss_metric_ends_at_the_days_loss(small):
+    series = fx.metric_series(small, "loss_usd")
+    end = small.scenario.t("window_end")
+    assert fx.loss_at(small, end) == pytest.approx(series["value"].iloc[-1], rel=1e-6)
+    assert fx.loss_at(small, OPEN_NS - SECOND_NS) == 0.0
+
+
+def test_alerts_that_existed(small):
+    table = fx.alerts_that_existed(small)
+    assert table.loc[0, "signal"].startswith("BNET")
+    assert table.loc[0, "count"] == small.summary["bnet_emails"]
+    assert table.loc[3, "count"] == small.summary["pages"]
