@@ -186,7 +186,7 @@ def login(base: str, name: str, password: str) -> None:
             f"{base}/hub/login",
             data={"username": name, "password": password, "_xsrf": xsrf},
             allow_redirects=False,
-            timeout=60,
+            timeout=180,
         )
         if r.status_code != 302 or "jupyterhub-session-id" not in s.cookies:
             raise RuntimeError(f"login failed for {name}: HTTP {r.status_code}")
@@ -199,7 +199,7 @@ class Hub:
 
     def api(self, method: str, path: str, **kw: Any) -> Any:
         r = requests.request(
-            method, f"{self.base}/hub/api{path}", headers=self.headers, timeout=60, **kw
+            method, f"{self.base}/hub/api{path}", headers=self.headers, timeout=180, **kw
         )
         if r.status_code >= 400:
             raise RuntimeError(f"{method} {path}: HTTP {r.status_code} {r.text[:300]}")
@@ -305,14 +305,17 @@ async def learner_session(
 
         def new_kernel() -> str:
             r = requests.post(
-                f"{base}/user/{name}/api/kernels", headers=headers, json={}, timeout=60
+                f"{base}/user/{name}/api/kernels", headers=headers, json={}, timeout=180
             )
             r.raise_for_status()
             return str(r.json()["id"])
 
         kernel = await asyncio.to_thread(new_kernel)
         ws_url = base.replace("http://", "ws://") + f"/user/{name}/api/kernels/{kernel}/channels"
-        ws = await websocket_connect(HTTPRequest(ws_url, headers=headers, request_timeout=60))
+        # Generous: ten kernels starting at once on two cores can take minutes to answer;
+        # the run's overall deadline still bounds everything.
+        request = HTTPRequest(ws_url, headers=headers, connect_timeout=180, request_timeout=180)
+        ws = await websocket_connect(request)
         try:
             out = await run_code(ws, REPLAY, timeout)
             learner.first_replay_s = time.monotonic() - t0
