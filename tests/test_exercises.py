@@ -44,6 +44,16 @@ EXERCISES = exercises(ROOT / "exercises")
 BY_KEY = {q.key: ex for q in QUESTIONS.values() for ex in EXERCISES if ex.stem == q.notebook}
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _no_ipython_left_behind():
+    """The gates run notebooks in an in-process IPython shell; later tests must not see it."""
+    yield
+    from IPython.core.interactiveshell import InteractiveShell
+
+    if InteractiveShell.initialized():
+        InteractiveShell.clear_instance()
+
+
 def _text(cell) -> str:
     source = cell["source"]
     return "".join(source) if isinstance(source, list) else source
@@ -362,7 +372,7 @@ def _cli(*args: str, folder: Path) -> subprocess.CompletedProcess:
     )
 
 
-def test_reset_restores_pristine_and_keeps_the_attempt(tmp_path):
+def test_reset_restores_pristine_and_keeps_the_attempt(tmp_path, monkeypatch, capsys):
     folder = tmp_path / "exercises"
     shutil.copytree(ROOT / "exercises" / "source", folder / "source")
     ex = EXERCISES[0]
@@ -377,12 +387,15 @@ def test_reset_restores_pristine_and_keeps_the_attempt(tmp_path):
     assert len(backups) == 1 and backups[0].read_text(encoding="utf-8") == attempt
     assert "your attempt is kept in exercises/backups/" in done.stdout
 
-    again = _cli("reset", "q1", folder=folder)  # already pristine: nothing new to keep
-    assert again.returncode == 0 and "already pristine" in again.stdout
-    assert len(list((folder / "backups").glob("*.ipynb"))) == 1
+    # The rest in-process (the same entry point, without a new interpreter each time).
+    from smars_sim.exercises.__main__ import main
 
-    assert _cli("reset", folder=folder).returncode == 2  # make reset-exercises without EX=
-    assert _cli("reset", "nine", folder=folder).returncode == 2
+    monkeypatch.setenv("SMARS_EXERCISES_DIR", str(folder))
+    assert main(["reset", "q1"]) == 0  # already pristine: nothing new to keep
+    assert "already pristine" in capsys.readouterr().out
+    assert len(list((folder / "backups").glob("*.ipynb"))) == 1
+    assert main(["reset"]) == 2  # make reset-exercises without EX=
+    assert main(["reset", "nine"]) == 2
 
 
 def test_the_makefile_targets_call_the_cli():
