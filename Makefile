@@ -75,8 +75,9 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# Lab serves the whole repository (the course links to exercises/) and opens on the course.
 lab: $(STAMP)
-	$(BIN)/jupyter lab $(ALLOW_ROOT) course/
+	$(BIN)/jupyter lab $(ALLOW_ROOT) --ServerApp.root_dir="$(CURDIR)" course/00_welcome.ipynb
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
