@@ -8,7 +8,7 @@ keeps the files small and free of random model ids.
 
 Usage::
 
-    .venv/bin/python tools/build_notebooks.py                 # course/00..05
+    .venv/bin/python tools/build_notebooks.py                 # course/00..10
     .venv/bin/python tools/build_notebooks.py course/02_deploy_day.ipynb
     .venv/bin/python tools/build_notebooks.py --check         # run, report, save nothing
 
@@ -28,8 +28,8 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, DeadKernelError
 
 ROOT = Path(__file__).resolve().parent.parent
-#: Part 1 of the course (00-05); other parts are built by their own authors' tools.
-DEFAULT = sorted((ROOT / "course").glob("0[0-5]_*.ipynb"))
+#: Every notebook of the course: part 1 (00-05) and part 2 (06-10).
+DEFAULT = sorted((ROOT / "course").glob("[0-9][0-9]_*.ipynb"))
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 
 
@@ -75,7 +75,7 @@ def build(path: Path, *, save: bool = True, timeout: int = 600) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("notebooks", nargs="*", type=Path, help="default: course/00..05")
+    parser.add_argument("notebooks", nargs="*", type=Path, help="default: course/00..10")
     parser.add_argument("--check", action="store_true", help="execute only; do not save")
     parser.add_argument("--timeout", type=int, default=600, help="seconds per cell")
     args = parser.parse_args(argv)
