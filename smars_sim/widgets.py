@@ -110,11 +110,13 @@ def md(text: str) -> Any:
     """Markdown for a notebook cell's output, with every ``$`` escaped.
 
     JupyterLab typesets the text between two dollar signs as maths, so
-    "$3.5B and $3.15B" would come out garbled without the escapes.
+    "$3.5B and $3.15B" would come out garbled. A single backslash is not enough:
+    the Markdown renderer consumes it before MathJax runs. Two backslashes leave
+    MathJax one escape, and the page shows a plain "$" (checked in JupyterLab 4.6).
     """
     from IPython.display import Markdown
 
-    return Markdown(text.replace("\\$", "$").replace("$", "\\$"))
+    return Markdown(text.replace("\\$", "$").replace("$", "\\\\$"))
 
 
 def chart_widget(chart: alt.TopLevelMixin) -> alt.JupyterChart:
