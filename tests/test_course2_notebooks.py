@@ -203,6 +203,8 @@ def test_the_kill_switch_notebook_shows_the_kill_switch_first():
     sources = [c.source.strip() for c in _code(_read(COURSE / "09_kill_switch.ipynb"))]
     displayed = [s for s in sources if s.isidentifier()]
     assert displayed[0] == "drill"
+    # ... and it must still be enabled after Run All: no cell presses that drill's button.
+    assert not any("drill.kill" in s or "drill.advance" in s for s in sources)
 
 
 def test_course_readme_and_instructor_notes_list_part_two():
