@@ -90,7 +90,6 @@ __all__ = [
 
 #: Label of the unfixed replay every comparison starts from.
 AS_IT_HAPPENED = "as it happened (kit's replay)"
-WITH_FIX = "with the fix"
 #: The trading code: the modules a SMARS build is made of, where the stale-flag report looks
 #: for flag keys (the course, the fixes and the exercises are not trading code).
 TRADING_CODE = (
@@ -2364,10 +2363,6 @@ def what_if_table(scenario: Scenario | None = None) -> pd.DataFrame:
     if key not in _WHAT_IF:
         _WHAT_IF[key] = what_if(scenario)
     return _WHAT_IF[key].copy()
-
-
-def _short(fixes: str) -> str:
-    return fixes.replace(" + ", "+")
 
 
 _LAYER_LABELS = {

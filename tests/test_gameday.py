@@ -131,7 +131,7 @@ def test_debrief_of_a_kill_mentions_the_kill_switch(fast):
     assert "rollback" not in text.split("What made it harder")[1].split("Follow-ups")[0]
 
 
-def test_game_day_widget_buttons(monkeypatch):
+def test_game_day_widget_buttons():
     game = gd.GameDay()
     assert game.kill_button.description == "KILL SWITCH"
     assert len(game.stop_buttons) == 8
