@@ -22,6 +22,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from notebook_checks import cell_names
 
 ROOT = Path(__file__).resolve().parent.parent
 COURSE = ROOT / "course"
@@ -207,20 +208,7 @@ def test_no_number_is_typed_into_the_prose(path):
         assert not digits, f"{path.name}: {digits} in {cell.source[:60]!r}"
 
 
-def _names(tree: ast.AST) -> tuple[set[str], set[str]]:
-    """Names a cell defines, and names it reads."""
-    defined, used = set(), set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name):
-            (defined if isinstance(node.ctx, (ast.Store, ast.Del)) else used).add(node.id)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            for alias in node.names:
-                defined.add((alias.asname or alias.name).split(".")[0])
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            defined.add(node.name)
-        elif isinstance(node, ast.arg):
-            defined.add(node.arg)
-    return defined, used
+_names = cell_names
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
