@@ -165,6 +165,22 @@ class OrderBook:
         bound = key if limit is None else limit * side
         if key > bound:
             return _NOTHING
+        resting = level[0]
+        available = resting[_QTY]
+        if available > qty:
+            # The common case, kept short because the replay runs it millions of
+            # times: the oldest order at the touch is larger than this one, so one
+            # partial fill of it does everything. The loop below is the general case.
+            resting[_QTY] = available - qty
+            if journal is not None:
+                journal.frombytes(_pack_fill(now, order_id, price, qty))
+            self.volume += qty
+            self.last_price = price
+            if price > self.high:
+                self.high = price
+            if price < self.low or not self.low:
+                self.low = price
+            return qty, qty * price, price
         first = price  # the first fill's price: with the last, the range this order traded
         remaining = qty
         notional = 0
@@ -280,6 +296,50 @@ class OrderBook:
         else:
             level.append(order)
         return filled, notional
+
+    def post(self, order_id: int, side: Side, price: int, qty: int, owner: int) -> list[int] | None:
+        """Rest a post-only limit order, sliding its price so that it never trades.
+
+        An order that would cross is re-priced one cent inside the opposite touch
+        (a "price slide", as venues offer to liquidity providers). Market makers
+        quote this way: they never trade with each other or with themselves.
+
+        Args:
+            order_id: Unique order id.
+            side: ``BUY`` or ``SELL``.
+            price: Wanted limit price in cents.
+            qty: Shares (must be positive).
+            owner: Who owns the order.
+
+        Returns:
+            The resting order (``[order_id, qty, owner, side, price]``), or ``None``
+            for a bid with no room below the offer (it would have to be under 1 cent).
+        """
+        if side > 0:
+            keys, opposite = self._ask_keys, self.asks
+            while keys and keys[0] not in opposite:
+                heappop(keys)  # stale key of a level emptied by cancels
+            if keys and price >= keys[0]:
+                price = keys[0] - 1
+            if price < 1:
+                return None
+            levels, own_keys = self.bids, self._bid_keys
+        else:
+            keys, opposite = self._bid_keys, self.bids
+            while keys and -keys[0] not in opposite:
+                heappop(keys)
+            if keys and price <= -keys[0]:
+                price = 1 - keys[0]
+            levels, own_keys = self.asks, self._ask_keys
+        order = [order_id, qty, owner, side, price]
+        self.orders[order_id] = order
+        level = levels.get(price)
+        if level is None:
+            levels[price] = deque((order,))
+            heappush(own_keys, -price * side)
+        else:
+            level.append(order)
+        return order
 
     def cancel(self, order_id: int) -> int:
         """Cancel a resting order.

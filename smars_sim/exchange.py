@@ -42,12 +42,13 @@ class Exchange:
     """
 
     __slots__ = (
+        "_flow",
         "_held",
+        "_makers",
+        "_net_taken",
         "books",
         "ids",
         "is_open",
-        "maker_position",
-        "makers",
         "others_position",
         "symbols",
     )
@@ -57,15 +58,41 @@ class Exchange:
         self.books = [OrderBook(i, track_depleted=True) for i in range(len(symbols))]
         self.is_open = False
         self.ids: Iterator[int] = count(1)
-        # Set by the simulation before anything trades; typed as always present because
-        # the hot path reads it for every order.
-        self.makers: MarketMakers = None  # type: ignore[assignment]
-        #: Net shares the market makers and the other participants hold, per symbol.
-        #: Every execution has a maker on one side, so with Knight's positions these
-        #: sum to zero in every symbol.
-        self.maker_position = [0] * len(symbols)
+        # Set by the simulation before anything trades (through ``makers``); typed as
+        # always present because the hot path reads it for every order.
+        self._makers: MarketMakers = None  # type: ignore[assignment]
+        self._flow: list[float] = []
+        self._net_taken: list[int] = []
+        #: Net shares the other participants hold, per symbol (from their own orders).
         self.others_position = [0] * len(symbols)
         self._held: list[tuple[int, int, int, int | None, int, array | None, OrderSender, int]] = []
+
+    @property
+    def makers(self) -> MarketMakers:
+        """The market makers who quote in every book (set by the simulation)."""
+        if self._makers is None:
+            raise RuntimeError("the exchange has no market makers yet")
+        return self._makers
+
+    @makers.setter
+    def makers(self, makers: MarketMakers) -> None:
+        self._makers = makers
+        # The hot path updates these lists directly (MarketMakers keeps them in place).
+        self._flow = makers.flow
+        self._net_taken = makers.net_taken
+
+    @property
+    def maker_position(self) -> list[int]:
+        """Net shares the market makers hold, per symbol.
+
+        Every execution has a maker on one side, so the makers hold the opposite of
+        everything takers took from them. With Knight's own ledger and the other
+        participants' positions this sums to zero in every symbol (an invariant the
+        tests check: the three are tallied in different places).
+        """
+        if self._makers is None:
+            return [0] * len(self.symbols)
+        return [-q for q in self._net_taken]
 
     # ----------------------------------------------------------- market data
     def bbo(self, symbol: int) -> tuple[int | None, int | None]:
@@ -116,13 +143,11 @@ class Exchange:
         if filled:
             # The makers note the flow against them (inlined from on_taken: this runs
             # millions of times) and replace any level that was taken.
-            makers = self.makers
+            makers = self._makers
             signed = side * filled
-            if now != makers._now:
-                makers._growth_at(now)
-            makers.flow[symbol] += signed * makers._growth
-            makers.net_taken[symbol] += signed
-            self.maker_position[symbol] -= signed
+            growth = makers._growth if now == makers._now else makers._growth_at(now)
+            self._flow[symbol] += signed * growth
+            self._net_taken[symbol] += signed
             if book.depleted:
                 makers.replenish(symbol, now)
         return result
@@ -133,7 +158,6 @@ class Exchange:
         filled = book.take(next(self.ids), side, None, qty, now)[0]
         if filled:
             self.others_position[symbol] += side * filled
-            self.maker_position[symbol] -= side * filled
             self.makers.on_taken(symbol, side, filled, now)
             if book.depleted:
                 self.makers.replenish(symbol, now)

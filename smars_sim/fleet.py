@@ -9,6 +9,7 @@ the rollback that re-installed the old build on the servers that had been update
 
 from __future__ import annotations
 
+import itertools
 import struct
 from array import array
 from collections.abc import Callable, Iterable, MutableMapping
@@ -126,7 +127,9 @@ class Server:
     """
 
     __slots__ = (
+        "_child_ids",
         "_journal",
+        "_ledger",
         "_log_child",
         "_position",
         "_send",
@@ -160,6 +163,8 @@ class Server:
         self._send = fleet.exchange.send
         self._journal = fleet.journal
         self._log_child = fleet.log_child
+        self._child_ids = fleet.child_ids
+        self._ledger = fleet.ledger
         self._position = fleet.ledger.position
         self._traded = fleet.ledger.traded
 
@@ -196,10 +201,8 @@ class Server:
         if not self.running:
             self.working = []
             return False
-        keep = []
-        for item in self.working:
-            if item[1](self, item[0], now):
-                keep.append(item)
+        # Each item is (parent, code path); a path returns whether to keep working.
+        keep = [item for item in self.working if item[1](self, item[0], now)]
         self.working = keep
         return bool(keep)
 
@@ -214,12 +217,10 @@ class Server:
             qty: Shares.
             now: Simulated time, ns.
         """
-        fleet = self.fleet
-        gate = fleet.gate
+        gate = self.fleet.gate
         if gate is not None and not gate.allow(self, parent, price, qty, now):
             return  # refused before it left SMARS (the gate records why)
-        child_id = fleet.next_child_id
-        fleet.next_child_id = child_id + 1
+        child_id = next(self._child_ids)
         parent.last_child = now
         if parent.first_child is None:
             parent.first_child = now
@@ -242,10 +243,10 @@ class Server:
             self._traded[symbol] += filled
             if side > 0:
                 self._position[symbol] += filled
-                fleet.ledger.cash -= notional
+                self._ledger.cash -= notional
             else:
                 self._position[symbol] -= filled
-                fleet.ledger.cash += notional
+                self._ledger.cash += notional
 
     def _book_fill(self, parent: ParentOrder, filled: int, notional: int) -> None:
         # Since 2005 the cumulative quantity is tracked here, in the fill handler.
@@ -318,6 +319,7 @@ class Fleet:
 
     __slots__ = (
         "_wake",
+        "child_ids",
         "children",
         "emails",
         "exchange",
@@ -327,7 +329,6 @@ class Fleet:
         "journal",
         "ledger",
         "log_child",
-        "next_child_id",
         "pages",
         "parents",
         "peg_lot",
@@ -358,7 +359,8 @@ class Fleet:
         #: Optional check on flag changes: ``flag_guard(name, value, now)`` returns a
         #: reason to refuse, or ``None`` to allow.
         self.flag_guard: Callable[[str, bool, int], str | None] | None = None
-        self.next_child_id = 1  # child orders have their own id sequence
+        #: Child orders have their own id sequence.
+        self.child_ids = itertools.count(1)
         self.ledger = Ledger(len(reference))
         self.parents: dict[int, ParentOrder] = {}
         self.children = array("q")
@@ -370,6 +372,11 @@ class Fleet:
         self.rlp_resting: dict[int, list[ParentOrder]] = {}
         self._wake = wake
         self.servers = [Server(i + 1, build, self) for i in range(n_servers)]
+
+    @property
+    def next_child_id(self) -> int:
+        """The id the next child order will get (every child sent so far is logged)."""
+        return len(self.children) // len(CHILD_FIELDS) + 1
 
     def server(self, server_id: int) -> Server:
         """The server with this 1-based number."""

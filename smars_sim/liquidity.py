@@ -132,7 +132,8 @@ class MarketMakers:
             exponent = (now - self._epoch) * self._decay_per_ns
             if exponent > 300:  # re-base before exp() overflows: divide every record by it
                 factor = math.exp(exponent)
-                self.flow = [acc / factor for acc in self.flow]
+                # In place: the exchange holds a reference to this list.
+                self.flow[:] = [acc / factor for acc in self.flow]
                 self._epoch = now
                 exponent = 0.0
             self._now = now
@@ -214,22 +215,11 @@ class MarketMakers:
 
     def _post(self, symbol: int, side: int, price: int, now: int) -> None:
         """Post one maker order, never crossing the other side (no trading with themselves)."""
-        book = self.exchange.books[symbol]
-        if side > 0:
-            ask = book.best_ask()
-            if ask is not None and price >= ask:
-                price = ask - 1
-            if price < 1:
-                return  # no room below the offer: skip this level
-            ladder = self.ladders[symbol][0]
-        else:
-            bid = book.best_bid()
-            if bid is not None and price <= bid:
-                price = bid + 1
-            ladder = self.ladders[symbol][1]
-        oid = next(self._ids)
-        book.add(oid, side, price, self.level_qty, MARKET_MAKER, now)
-        ladder.append(book.orders[oid])
+        order = self.exchange.books[symbol].post(
+            next(self._ids), side, price, self.level_qty, MARKET_MAKER
+        )
+        if order is not None:  # None: no room below the offer, so this level is skipped
+            self.ladders[symbol][0 if side > 0 else 1].append(order)
 
     def quote_all(self, now: int) -> None:
         """Post a full ladder on both sides of every book (at the open)."""
@@ -237,19 +227,29 @@ class MarketMakers:
             self._requote(symbol, BUY, now)
             self._requote(symbol, SELL, now)
 
-    def _requote(self, symbol: int, side: int, now: int) -> None:
+    def _requote(
+        self, symbol: int, side: int, now: int, targets: tuple[int, int] | None = None
+    ) -> None:
+        """Replace one side's ladder around fair value.
+
+        ``targets`` is ``_targets(symbol, now)`` when the caller has just computed it
+        (it is the same value: nothing changes the flow in between).
+        """
         book = self.exchange.books[symbol]
         ladder = self.ladders[symbol][0 if side > 0 else 1]
+        cancel = book.cancel
         for order in ladder:
-            book.cancel(order[0])
+            cancel(order[0])
         ladder.clear()
-        bid, ask = self._targets(symbol, now)
+        bid, ask = targets if targets is not None else self._targets(symbol, now)
         step = self._step[symbol]
+        # As _post does, level by level (inlined: requotes run tens of thousands of times).
+        post, ids, qty = book.post, self._ids, self.level_qty
         for level in range(self.params.levels):
-            if side > 0:
-                self._post(symbol, BUY, max(1, bid - level * step), now)
-            else:
-                self._post(symbol, SELL, ask + level * step, now)
+            price = max(1, bid - level * step) if side > 0 else ask + level * step
+            posted = post(next(ids), side, price, qty, MARKET_MAKER)
+            if posted is not None:
+                ladder.append(posted)
 
     def replenish(self, symbol: int, now: int) -> None:
         """Replace levels that were taken, at the back of the ladder.
@@ -263,7 +263,8 @@ class MarketMakers:
             return
         bids, asks = self.ladders[symbol]
         step = self._step[symbol]
-        target_bid, target_ask = self._targets(symbol, now)
+        targets = self._targets(symbol, now)
+        target_bid, target_ask = targets
         last_level = self.params.levels - 1
         far = step * self.params.levels
         for order in depleted:
@@ -280,12 +281,12 @@ class MarketMakers:
                 )
                 # The untouched offers fall behind a falling price: re-centre them.
                 if asks and asks[0][4] - target_ask > far:
-                    self._requote(symbol, SELL, now)
+                    self._requote(symbol, SELL, now, targets)
             else:
                 worst = ladder[-1][4] if ladder else target_ask - step
                 self._post(symbol, SELL, max(worst + step, target_ask + last_level * step), now)
                 if bids and target_bid - bids[0][4] > far:
-                    self._requote(symbol, BUY, now)
+                    self._requote(symbol, BUY, now, targets)
         depleted.clear()
 
     def refresh(self, now: int) -> None:
@@ -296,22 +297,25 @@ class MarketMakers:
         """
         flow = self.flow
         growth = self._growth_at(now)
+        forget = growth * 1e-3  # under a thousandth of a share of flow left: forget it
         fairs = self.fair_all(now)
-        for symbol in range(len(flow)):
-            acc = flow[symbol]
+        floor, ceil, requote = math.floor, math.ceil, self._requote
+        for symbol, (acc, fair, half, step, (bids, asks)) in enumerate(
+            zip(flow, fairs, self._half, self._step, self.ladders, strict=True)
+        ):
             if not acc:
                 continue
-            if abs(acc) < growth * 1e-3:  # under a thousandth of a share left: forget it
+            drift = 2 * step
+            target_bid = max(1, floor(fair) - half)
+            target_ask = max(target_bid + 1, ceil(fair) + half)
+            targets: tuple[int, int] | None = (target_bid, target_ask)
+            if abs(acc) < forget:
                 flow[symbol] = 0.0
-            bids, asks = self.ladders[symbol]
-            fair = fairs[symbol]
-            half, drift = self._half[symbol], 2 * self._step[symbol]
-            target_bid = max(1, math.floor(fair) - half)
-            target_ask = max(target_bid + 1, math.ceil(fair) + half)
+                targets = None  # fair value changed with it: requotes recompute it
             if not bids or abs(bids[0][4] - target_bid) > drift:
-                self._requote(symbol, BUY, now)
+                requote(symbol, BUY, now, targets)
             if not asks or abs(asks[0][4] - target_ask) > drift:
-                self._requote(symbol, SELL, now)
+                requote(symbol, SELL, now, targets)
 
 
 class Background:

@@ -87,6 +87,18 @@ class Model:
             self.resting.append(Resting(order_id, side, price, left, self.seq))
         return fills
 
+    def post(self, order_id: int, side: int, price: int, qty: int) -> int | None:
+        """Post-only with a price slide: one cent inside the opposite touch if it would cross."""
+        opposite = self.best(-side)
+        if opposite is not None and (price >= opposite if side == BUY else price <= opposite):
+            price = opposite - side
+        if price < 1:
+            return None
+        self.shares_in += qty
+        self.seq += 1
+        self.resting.append(Resting(order_id, side, price, qty, self.seq))
+        return price
+
     def cancel(self, order_id: int) -> int:
         for order in self.resting:
             if order.order_id == order_id:
@@ -146,6 +158,7 @@ OPS = st.one_of(
     st.tuples(st.just("add"), SIDES, PRICES, QTYS),
     st.tuples(st.just("take"), SIDES, st.one_of(st.none(), PRICES), QTYS),
     st.tuples(st.just("cancel"), st.integers(min_value=0, max_value=60)),
+    st.tuples(st.just("post"), SIDES, PRICES, QTYS),
 )
 
 
@@ -179,6 +192,13 @@ def test_book_matches_reference_model(ops):
             assert notional == sum(p * q for _, p, q in expected)
             assert last == (expected[-1][1] if expected else 0)
             assert oid not in book.orders  # immediate-or-cancel: nothing rests
+        elif op[0] == "post":
+            _, side, price, qty = op
+            oid, next_id = next_id, next_id + 1
+            order = book.post(oid, side, price, qty, owner=9)
+            expected_price = model.post(oid, side, price, qty)
+            assert order is not None and order is book.orders[oid]
+            assert order == [oid, qty, 9, side, expected_price]  # rests whole, never trades
         else:
             # Cancel an id that was issued (it may have filled or been cancelled
             # already) or one that never existed.
@@ -331,3 +351,22 @@ def test_depleted_orders_are_reported_when_tracked():
     book.take(3, BUY, None, 7, now=0)
     assert [o[0] for o in book.depleted] == [1]  # order 2 is only partly filled
     assert OrderBook(0).depleted is None
+
+
+def test_post_slides_inside_the_touch_and_never_trades():
+    book = OrderBook(0)
+    book.add(1, SELL, 1_000, 50, owner=1, now=NOW)
+    book.add(2, BUY, 990, 50, owner=1, now=NOW)
+    bid = book.post(3, BUY, 1_005, 10, owner=2)  # would cross the 1,000 offer
+    ask = book.post(4, SELL, 980, 10, owner=2)  # would cross the bid, now 999
+    assert bid is not None and bid[4] == 999
+    assert ask is not None and ask[4] == 1_000
+    assert book.volume == 0 and book.best_bid() == 999 and book.best_ask() == 1_000
+    assert book.post(5, BUY, 1_200, 10, owner=2) == [5, 10, 2, BUY, 999]  # joins the level
+
+
+def test_post_has_no_room_below_a_one_cent_offer():
+    book = OrderBook(0)
+    book.add(1, SELL, 1, 50, owner=1, now=NOW)
+    assert book.post(2, BUY, 5, 10, owner=2) is None
+    assert 2 not in book.orders and book.best_bid() is None
