@@ -3,10 +3,10 @@
 Market makers quote a small ladder around their *fair value* on each side of every
 book and replenish a level as soon as it is taken. Their fair value leans in the
 direction of recent aggressive flow: it is the symbol's reference price moved by a
-square-root function of the *decaying* net signed volume taken from them.
-That is the "square-root law" of market impact, a well-established empirical
-regularity. So one-sided flow, like Power Peg's, walks the price, and the impact
-fades once the flow stops.
+power of the *decaying* net signed volume taken from them (the exponent is
+calibrated; 0.5 would be the empirical "square-root law" of market impact), plus a
+smaller permanent part. So one-sided flow, like Power Peg's, walks the price, and
+most of the impact fades once the flow stops.
 
 The other participants trade with each other, in balanced random sizes, at the
 touch. They provide the rest of each symbol's volume (so Knight's share of volume
