@@ -162,9 +162,12 @@ class OrderBook:
             heappop(keys)
         else:
             return _NOTHING
-        bound = key if limit is None else limit * side
-        if key > bound:
-            return _NOTHING
+        if limit is None:
+            bound = key  # at the touch: only the best price on arrival
+        else:
+            bound = limit * side
+            if key > bound:
+                return _NOTHING
         resting = level[0]
         available = resting[_QTY]
         if available > qty:

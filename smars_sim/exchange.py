@@ -77,7 +77,7 @@ class Exchange:
     @makers.setter
     def makers(self, makers: MarketMakers) -> None:
         self._makers = makers
-        # The hot path updates these lists directly (MarketMakers keeps them in place).
+        # Server.send_child updates these lists directly (MarketMakers keeps them in place).
         self._flow = makers.flow
         self._net_taken = makers.net_taken
 
@@ -137,30 +137,40 @@ class Exchange:
         if not self.is_open:
             self._held.append((symbol, order_id, side, limit, qty, journal, sender, tag))
             return None
+        return self.match(symbol, order_id, side, limit, qty, now, journal)
+
+    def match(
+        self,
+        symbol: int,
+        order_id: int,
+        side: int,
+        limit: int | None,
+        qty: int,
+        now: int,
+        journal: array | None = None,
+    ) -> tuple[int, int, int]:
+        """Match an immediate-or-cancel order in the open session.
+
+        The makers note the flow taken from them (it leans their fair value) and
+        replace any level that was taken. ``Server.send_child`` inlines this for
+        SMARS's child orders, which are millions.
+
+        Returns:
+            ``(filled, notional_cents, last_fill_price)``.
+        """
         book = self.books[symbol]
         result = book.take(order_id, side, limit, qty, now, journal)
         filled = result[0]
         if filled:
-            # The makers note the flow against them (inlined from on_taken: this runs
-            # millions of times) and replace any level that was taken.
-            makers = self._makers
-            signed = side * filled
-            growth = makers._growth if now == makers._now else makers._growth_at(now)
-            self._flow[symbol] += signed * growth
-            self._net_taken[symbol] += signed
+            self._makers.on_taken(symbol, side, filled, now)
             if book.depleted:
-                makers.replenish(symbol, now)
+                self._makers.replenish(symbol, now)
         return result
 
     def take_other(self, symbol: int, side: int, qty: int, now: int) -> int:
         """A marketable order from another participant: it takes what the touch offers."""
-        book = self.books[symbol]
-        filled = book.take(next(self.ids), side, None, qty, now)[0]
-        if filled:
-            self.others_position[symbol] += side * filled
-            self.makers.on_taken(symbol, side, filled, now)
-            if book.depleted:
-                self.makers.replenish(symbol, now)
+        filled = self.match(symbol, next(self.ids), side, None, qty, now)[0]
+        self.others_position[symbol] += side * filled
         return filled
 
     def open(self, now: int) -> None:

@@ -132,7 +132,6 @@ class Server:
         "_ledger",
         "_log_child",
         "_position",
-        "_send",
         "_traded",
         "build",
         "exchange",
@@ -160,7 +159,6 @@ class Server:
         self.tick_pending = False
         self.peg_lot = fleet.peg_lot
         # Looked up once here because send_child runs millions of times.
-        self._send = fleet.exchange.send
         self._journal = fleet.journal
         self._log_child = fleet.log_child
         self._child_ids = fleet.child_ids
@@ -229,12 +227,23 @@ class Server:
             parent.ran_power_peg = True
         symbol = parent.symbol
         side = parent.side
-        result = self._send(symbol, child_id, side, price, qty, now, self._journal, self, parent.id)
-        if result is None:  # held by the exchange until the open
+        exchange = self.exchange
+        if not exchange.is_open:  # held by the exchange until the open (see on_released)
+            exchange.send(symbol, child_id, side, price, qty, now, self._journal, self, parent.id)
             self._log_child(_pack_child(now, parent.id, price or 0, qty, code))
             parent.held_qty += qty
             return
-        filled, notional, fill_price = result
+        # Exchange.match, with MarketMakers.on_taken, inlined: this runs millions of times.
+        book = exchange.books[symbol]
+        filled, notional, fill_price = book.take(child_id, side, price, qty, now, self._journal)
+        if filled:
+            makers = exchange._makers
+            signed = side * filled
+            growth = makers._growth if now == makers._now else makers._growth_at(now)
+            exchange._flow[symbol] += signed * growth
+            exchange._net_taken[symbol] += signed
+            if book.depleted:
+                makers.replenish(symbol, now)
         self._log_child(_pack_child(now, parent.id, price or fill_price, qty, code))
         if gate is not None:
             gate.record(self, parent, qty, filled, notional, now)
