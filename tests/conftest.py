@@ -4,8 +4,8 @@ Replays are cheap only at small scale: ``Scenario.small()`` and
 ``Scenario.aug1_2012(scale=0.01)`` take about half a second each. Never go above
 ``scale=0.02`` in the unit tests.
 
-Nothing here asserts a calibrated figure: the calibration is being tuned, so the tests
-check mechanisms and invariants, not headline numbers.
+Nothing here asserts a calibrated figure: these tests check mechanisms and invariants;
+the headline numbers against the record are checked in tests/test_fidelity.py.
 """
 
 from __future__ import annotations
@@ -76,3 +76,14 @@ def market() -> Callable[..., tuple[Exchange, MarketMakers]]:
         return exchange, makers
 
     return build
+
+
+@pytest.fixture
+def offline_renderer():
+    """Charts use altair's offline ``jupyter`` renderer, as in the course; restored after."""
+    import altair as alt  # only the presentation tests need it
+
+    previous = alt.renderers.active
+    _ = alt.renderers.enable("jupyter", offline=True)
+    yield
+    _ = alt.renderers.enable(previous)

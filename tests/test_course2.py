@@ -12,7 +12,6 @@ from __future__ import annotations
 import time
 from datetime import date, timedelta
 
-import altair as alt
 import pandas as pd
 import pytest
 
@@ -30,12 +29,7 @@ BAD = "a bad release (made up): the flag reaches Power Peg"
 STALE = "the stale build with the flag on (server 8 on the day)"
 
 
-@pytest.fixture(autouse=True)
-def offline_renderer():
-    previous = alt.renderers.active
-    _ = alt.renderers.enable("jupyter", offline=True)
-    yield
-    _ = alt.renderers.enable(previous)
+pytestmark = pytest.mark.usefixtures("offline_renderer")
 
 
 @pytest.fixture(scope="module")

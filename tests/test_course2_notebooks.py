@@ -13,14 +13,12 @@
 
 from __future__ import annotations
 
-import ast
-import builtins
 import re
 from pathlib import Path
 
 import nbformat
 import pytest
-from notebook_checks import cell_names
+from notebook_checks import names_not_from_setup, typed_numbers
 
 ROOT = Path(__file__).resolve().parent.parent
 COURSE = ROOT / "course"
@@ -160,31 +158,13 @@ _ALLOWED_DIGITS = [
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_no_number_is_typed_into_the_prose(path):
-    for cell in _read(path).cells:
-        if cell.cell_type != "markdown":
-            continue
-        text = cell.source
-        for pattern in _ALLOWED_DIGITS:
-            text = re.sub(pattern, " ", text, flags=re.MULTILINE)
-        digits = re.findall(r"\S*\d\S*", text)
-        assert not digits, f"{path.name}: {digits} in {cell.source[:60]!r}"
-
-
-_names = cell_names
+    """Figures belong in code cells: loaded with their source, or computed."""
+    assert typed_numbers(_read(path), _ALLOWED_DIGITS) == [], path.name
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_cells_depend_only_on_the_setup_cells(path):
-    cells = _code(_read(path))
-    assert SETUP_TAG in cells[0].metadata.get("tags", []), "first code cell must be the set-up"
-    available = set(dir(builtins)) | {"display", "get_ipython"}
-    for cell in cells:
-        defined, used = _names(ast.parse(cell.source))
-        if SETUP_TAG in cell.metadata.get("tags", []):
-            available |= defined
-            continue
-        missing = used - defined - available
-        assert not missing, f"{path.name}: {sorted(missing)} in {cell.source[:60]!r}"
+    assert names_not_from_setup(_read(path), SETUP_TAG) == [], path.name
 
 
 def test_the_kill_switch_notebook_shows_the_kill_switch_first():

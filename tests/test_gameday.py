@@ -7,20 +7,13 @@ a slow one), never with calibrated figures.
 
 from __future__ import annotations
 
-import altair as alt
 import pytest
 
 from smars_sim import Scenario
 from smars_sim import gameday as gd
 from smars_sim.clock import OPEN_NS, SECOND_NS, format_time, parse_time
 
-
-@pytest.fixture(autouse=True)
-def offline_renderer():
-    previous = alt.renderers.active
-    _ = alt.renderers.enable("jupyter", offline=True)
-    yield
-    _ = alt.renderers.enable(previous)
+pytestmark = pytest.mark.usefixtures("offline_renderer")
 
 
 def _fast() -> gd.GameDayModel:

@@ -23,12 +23,7 @@ def small():
     return sw.run(SMALL)
 
 
-@pytest.fixture(autouse=True)
-def offline_renderer():
-    previous = alt.renderers.active
-    _ = alt.renderers.enable("jupyter", offline=True)
-    yield
-    _ = alt.renderers.enable(previous)
+pytestmark = pytest.mark.usefixtures("offline_renderer")
 
 
 def _timed(action) -> float:
