@@ -213,7 +213,7 @@ class MarketMakers:
         ask = max(bid + 1, math.ceil(fair) + half)
         return bid, ask
 
-    def _post(self, symbol: int, side: int, price: int, now: int) -> None:
+    def _post(self, symbol: int, side: int, price: int) -> None:
         """Post one maker order, never crossing the other side (no trading with themselves)."""
         order = self.exchange.books[symbol].post(
             next(self._ids), side, price, self.level_qty, MARKET_MAKER
@@ -276,15 +276,13 @@ class MarketMakers:
                 ladder.remove(order)
             if side > 0:  # a bid was taken by a seller: post a new, lower one at the back
                 worst = ladder[-1][4] if ladder else target_bid + step
-                self._post(
-                    symbol, BUY, max(1, min(worst - step, target_bid - last_level * step)), now
-                )
+                self._post(symbol, BUY, max(1, min(worst - step, target_bid - last_level * step)))
                 # The untouched offers fall behind a falling price: re-centre them.
                 if asks and asks[0][4] - target_ask > far:
                     self._requote(symbol, SELL, now, targets)
             else:
                 worst = ladder[-1][4] if ladder else target_ask - step
-                self._post(symbol, SELL, max(worst + step, target_ask + last_level * step), now)
+                self._post(symbol, SELL, max(worst + step, target_ask + last_level * step))
                 if bids and target_bid - bids[0][4] > far:
                     self._requote(symbol, BUY, now, targets)
         depleted.clear()
