@@ -152,10 +152,12 @@ class OrderBook:
             levels, keys = self.asks, self._ask_keys
         else:
             levels, keys = self.bids, self._bid_keys
-        # Find the touch, dropping keys of levels that cancels emptied.
+        # Find the touch, dropping keys of levels that cancels emptied. A key is
+        # the price times the side's sign (bids are keyed by -price), so
+        # ``key * side`` turns it back into a price.
         while keys:
             key = keys[0]
-            price = key if side > 0 else -key
+            price = key * side
             level = levels.get(price)
             if level is not None:
                 break
@@ -178,11 +180,14 @@ class OrderBook:
             if journal is not None:
                 journal.frombytes(_pack_fill(now, order_id, price, qty))
             self.volume += qty
-            self.last_price = price
-            if price > self.high:
-                self.high = price
-            if price < self.low or not self.low:
-                self.low = price
+            if price != self.last_price:
+                # Most takes trade at the same price as the one before (a level is
+                # taken a little at a time), and then last, high and low stand.
+                self.last_price = price
+                if price > self.high:
+                    self.high = price
+                if price < self.low or not self.low:
+                    self.low = price
             return qty, qty * price, price
         first = price  # the first fill's price: with the last, the range this order traded
         remaining = qty
@@ -220,7 +225,7 @@ class OrderBook:
             # Next price level, if it is within the limit.
             while keys:
                 key = keys[0]
-                level = levels.get(key if side > 0 else -key)
+                level = levels.get(key * side)
                 if level is not None:
                     break
                 heappop(keys)
@@ -228,7 +233,7 @@ class OrderBook:
                 break
             if key > bound:
                 break
-            price = key if side > 0 else -key
+            price = key * side
         done = qty - remaining
         if not done:
             return _NOTHING

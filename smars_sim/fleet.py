@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import struct
 from array import array
-from collections.abc import Callable, Iterable, MutableMapping
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -99,18 +99,35 @@ class TimelineEntry:
 class Ledger:
     """Knight's positions and cash for the day (the "33 Account" view).
 
+    Args:
+        n_symbols: How many symbols the exchange lists.
+        parents: The parent orders by id (the fleet's), whose fills make up ``traded``.
+
     Attributes:
         position: Signed shares held, per symbol.
         cash: Cash in cents: negative after buying.
-        traded: Shares bought plus shares sold, per symbol.
     """
 
-    __slots__ = ("cash", "position", "traded")
+    __slots__ = ("_parents", "cash", "position")
 
-    def __init__(self, n_symbols: int) -> None:
+    def __init__(self, n_symbols: int, parents: Mapping[int, ParentOrder] | None = None) -> None:
         self.position = [0] * n_symbols
-        self.traded = [0] * n_symbols
         self.cash = 0
+        self._parents: Mapping[int, ParentOrder] = {} if parents is None else parents
+
+    @property
+    def traded(self) -> list[int]:
+        """Shares bought plus shares sold, per symbol.
+
+        Every fill is counted once already, in its parent's ``filled_qty``, so this
+        sums the parents when asked (a few times a replay) instead of keeping a
+        second tally on every fill.
+        """
+        traded = [0] * len(self.position)
+        for parent in self._parents.values():
+            if parent.filled_qty:
+                traded[parent.symbol] += parent.filled_qty
+        return traded
 
     def value(self, marks: list[float]) -> float:
         """Cash plus positions marked at ``marks`` (cents), in cents."""
@@ -132,7 +149,6 @@ class Server:
         "_ledger",
         "_log_child",
         "_position",
-        "_traded",
         "build",
         "exchange",
         "fleet",
@@ -164,7 +180,6 @@ class Server:
         self._child_ids = fleet.child_ids
         self._ledger = fleet.ledger
         self._position = fleet.ledger.position
-        self._traded = fleet.ledger.traded
 
     # ---------------------------------------------------------------- routing
     def accept(self, parent: ParentOrder, now: int) -> None:
@@ -249,26 +264,15 @@ class Server:
             gate.record(self, parent, qty, filled, notional, now)
         if filled:  # the fill handler, as in _book_fill (inlined: this runs millions of times)
             parent.filled_qty += filled
-            self._traded[symbol] += filled
-            if side > 0:
-                self._position[symbol] += filled
-                self._ledger.cash -= notional
-            else:
-                self._position[symbol] -= filled
-                self._ledger.cash += notional
+            self._position[symbol] += signed
+            self._ledger.cash -= side * notional
 
     def _book_fill(self, parent: ParentOrder, filled: int, notional: int) -> None:
         # Since 2005 the cumulative quantity is tracked here, in the fill handler.
         parent.filled_qty += filled
         ledger = self.fleet.ledger
-        symbol = parent.symbol
-        ledger.traded[symbol] += filled
-        if parent.side > 0:
-            ledger.position[symbol] += filled
-            ledger.cash -= notional
-        else:
-            ledger.position[symbol] -= filled
-            ledger.cash += notional
+        ledger.position[parent.symbol] += parent.side * filled
+        ledger.cash -= parent.side * notional
 
     def on_released(self, tag: int, qty: int, filled: int, notional: int, now: int) -> None:
         """The exchange released a child order it held until the open."""
@@ -370,8 +374,8 @@ class Fleet:
         self.flag_guard: Callable[[str, bool, int], str | None] | None = None
         #: Child orders have their own id sequence.
         self.child_ids = itertools.count(1)
-        self.ledger = Ledger(len(reference))
         self.parents: dict[int, ParentOrder] = {}
+        self.ledger = Ledger(len(reference), self.parents)
         self.children = array("q")
         self.log_child = self.children.frombytes
         self.journal = array("q")
