@@ -254,11 +254,12 @@ class OrderBook:
         It updates the market data (volume, last price, high, low) and nothing else.
         """
         self.volume += qty
-        self.last_price = price
-        if price > self.high:
-            self.high = price
-        if price < self.low or not self.low:
-            self.low = price
+        if price != self.last_price:  # as in take: otherwise last, high and low stand
+            self.last_price = price
+            if price > self.high:
+                self.high = price
+            if price < self.low or not self.low:
+                self.low = price
 
     def add(
         self,

@@ -279,13 +279,14 @@ class Simulation:
         # it accrues as the loss does.
         fairs = self.makers.fair_all(now, transient=False)
         discount = self.scenario.basket_discount_bps / 1e4
+        sell_long, buy_back = 1 - discount, 1 + discount
         mark: float = ledger.cash
         closeout: float = ledger.cash
         for i, q in enumerate(ledger.position):
             if q:
                 mark += q * last[i]
                 # Realisable value: the close-out basket's price (see Result.basket_price).
-                closeout += q * fairs[i] * (1 - discount if q > 0 else 1 + discount)
+                closeout += q * fairs[i] * (sell_long if q > 0 else buy_back)
         self.samples.append(
             (
                 now,

@@ -175,28 +175,33 @@ class MarketMakers:
         """
         growth = self._growth_at(now)
         params = self.params
-        coef = params.impact_coef if transient else 0.0
-        permanent, exponent = params.permanent_coef, params.impact_exponent
+        coef, permanent = params.impact_coef, params.permanent_coef
+        exponent = params.impact_exponent
+        highest, lowest = _MAX_LEAN, -_MAX_LEAN
         exp = math.exp
-        out = []
+        out: list[float] = []
+        append = out.append  # this runs for every symbol twice per refresh interval
         for reference, acc, total, depth in zip(
             self.reference, self.flow, self.net_taken, self.depth, strict=True
         ):
             if not acc and not total:
-                out.append(float(reference))
+                append(float(reference))
                 continue
-            flow = acc / growth
-            lean = coef * (abs(flow) / depth) ** exponent
-            if flow < 0:
-                lean = -lean
+            # The same arithmetic as fair_cents, term by term, so both agree to the bit.
+            lean = 0.0
+            if acc and transient:
+                flow = acc / growth
+                lean = coef * (abs(flow) / depth) ** exponent
+                if flow < 0:
+                    lean = -lean
             if total:
                 part = permanent * (abs(total) / depth) ** exponent
                 lean += part if total > 0 else -part
-            if lean > _MAX_LEAN:
-                lean = _MAX_LEAN
-            elif lean < -_MAX_LEAN:
-                lean = -_MAX_LEAN
-            out.append(reference * exp(lean))
+            if lean > highest:
+                lean = highest
+            elif lean < lowest:
+                lean = lowest
+            append(reference * exp(lean))
         return out
 
     def on_taken(self, symbol: int, side: int, qty: int, now: int) -> None:
@@ -304,8 +309,13 @@ class MarketMakers:
             if not acc:
                 continue
             drift = 2 * step
-            target_bid = max(1, floor(fair) - half)
-            target_ask = max(target_bid + 1, ceil(fair) + half)
+            # _targets, from the fair value just computed for every symbol.
+            target_bid = floor(fair) - half
+            if target_bid < 1:
+                target_bid = 1
+            target_ask = ceil(fair) + half
+            if target_ask <= target_bid:
+                target_ask = target_bid + 1
             targets: tuple[int, int] | None = (target_bid, target_ask)
             if abs(acc) < forget:
                 flow[symbol] = 0.0

@@ -223,16 +223,16 @@ class Result:
         would grow with the number of trades, that is with the scale.
         """
         window_end = self.scenario.t("window_end")
-        highest = list(self.open_price)
-        lowest = list(self.open_price)
+        rows = []
         for (time, *_), prices in zip(self.samples, self.price_samples, strict=True):
             if window_end is not None and time >= window_end:
                 break  # the window's own snapshot is taken at its end, before that sample
-            for i, price in enumerate(prices):
-                if price > highest[i]:
-                    highest[i] = price
-                elif price < lowest[i]:
-                    lowest[i] = price
+            rows.append(prices)
+        highest = list(self.open_price)
+        lowest = list(self.open_price)
+        for i, column in enumerate(zip(*rows, strict=True)):  # each symbol's sampled prices
+            highest[i] = max(highest[i], *column)
+            lowest[i] = min(lowest[i], *column)
         out = []
         w = self.window
         for i, open_cents in enumerate(self.open_price):
