@@ -59,6 +59,10 @@ print("REPLAY", _s["execution_digest"], _s["loss_usd"], round(_t.perf_counter() 
 """
 
 
+#: Characters of the hub's log kept in the results when anything failed.
+HUB_LOG_TAIL = 20_000
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -256,7 +260,9 @@ async def run_code(ws: Any, code: str, timeout: float) -> str:
             raise TimeoutError("a cell ran too long")
         raw = await asyncio.wait_for(ws.read_message(), left)
         if raw is None:
-            raise RuntimeError("kernel websocket closed")
+            raise RuntimeError(
+                f"kernel websocket closed (code {ws.close_code}, reason {ws.close_reason!r})"
+            )
         if isinstance(raw, bytes):
             continue
         msg = json.loads(raw)
@@ -495,8 +501,15 @@ def main() -> int:
             "digests": sorted({lr.digest for lr in ok}),
             "per_learner": [asdict(lr) for lr in learners],
         }
+        if len(ok) < len(learners):
+            # The hub's log also holds the learners' servers' output (kernel restarts,
+            # dropped connections): keep its end, or the evidence goes with the state.
+            result["hub_log_tail"] = log_path.read_text(errors="replace")[-HUB_LOG_TAIL:]
     except Exception as exc:
-        result = {"error": f"{type(exc).__name__}: {exc}", "log": log_path.read_text()[-3000:]}
+        result = {
+            "error": f"{type(exc).__name__}: {exc}",
+            "hub_log_tail": log_path.read_text(errors="replace")[-HUB_LOG_TAIL:],
+        }
     finally:
         sampler.stop()
         stop_hub()
@@ -506,7 +519,9 @@ def main() -> int:
     text = json.dumps(result, indent=2)
     if args.json:
         Path(args.json).write_text(text)
-    summary = {k: v for k, v in result.items() if k != "per_learner"}
+    summary = {k: v for k, v in result.items() if k not in ("per_learner", "hub_log_tail")}
+    if "hub_log_tail" in result:
+        print("end of the hub's log:\n" + result["hub_log_tail"][-4000:], file=sys.stderr)
     print(json.dumps(summary, indent=2))
     return 0 if result.get("succeeded") == args.learners else 1
 

@@ -50,7 +50,12 @@ def test_ten_learners_replay_and_run_a_notebook_at_once(tmp_path: Path) -> None:
     assert out.exists(), proc.stderr[-4000:]
     figures = json.loads(out.read_text())
     failed = [(lr["name"], lr["error"]) for lr in figures.get("per_learner", []) if not lr["ok"]]
-    assert proc.returncode == 0 and figures["succeeded"] == LEARNERS, failed or figures
+    # On a failure, the end of the hub's log (the learners' servers log there too) is
+    # printed with the failed learners, so CI keeps the evidence.
+    evidence = figures.get("hub_log_tail", "")[-6000:]
+    assert proc.returncode == 0 and figures["succeeded"] == LEARNERS, (
+        f"{failed or figures.get('error')}\n--- end of the hub's log ---\n{evidence}"
+    )
     expected = replay(Scenario.aug1_2012(scale=0.01)).summary["execution_digest"]
     assert figures["digests"] == [expected]  # every learner's replay is the same replay
     assert all(lr["notebook_cells"] == figures["notebook_cells"] for lr in figures["per_learner"])
