@@ -322,6 +322,21 @@ def test_a_buy_below_the_low_and_a_sell_above_the_high_move_them():
     assert book.high == 120
 
 
+def test_prints_off_the_book_track_last_high_and_low_through_repeated_prices():
+    book = OrderBook(0)
+    for price, last, high, low in [
+        (100, 100, 100, 100),
+        (100, 100, 100, 100),  # the same price again: nothing moves
+        (90, 90, 100, 90),
+        (90, 90, 100, 90),
+        (110, 110, 110, 90),
+        (100, 100, 110, 90),
+    ]:
+        book.print_trade(price, 5)
+        assert (book.last_price, book.high, book.low) == (last, high, low)
+    assert book.volume == 30 and book.orders == {}
+
+
 def test_cancel_returns_remaining_qty_once():
     book = OrderBook(0)
     book.add(1, BUY, 100, 10, owner=0, now=0)

@@ -1,8 +1,9 @@
 """JupyterHub load test: N learners log in, start servers, replay and run a notebook at once.
 
-Run it with the hub venv's Python (``tests/load/run.sh`` makes the venv)::
+Run it with ``tests/load/run.sh``, which makes the test's own venv (one per clone)
+and runs this file with it::
 
-    /tmp/smars-load-venv/bin/python tests/load/hub_load.py --learners 10 --json out.json
+    bash tests/load/run.sh --learners 10 --json out.json
 
 What it does, on 127.0.0.1 only:
 
