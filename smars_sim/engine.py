@@ -327,7 +327,7 @@ class Simulation:
             "volume": [b.volume for b in books],
             "high": [b.high for b in books],
             "low": [b.low for b in books],
-            "knight_shares": ledger.traded,  # a fresh list, summed from the parents
+            "knight_shares": list(ledger.traded),
         }
 
     def _on_end(self, now: int, _: object) -> None:

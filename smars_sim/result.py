@@ -119,7 +119,7 @@ class Result:
                 "volume": [b.volume for b in books],
                 "high": [b.high for b in books],
                 "low": [b.low for b in books],
-                "knight_shares": fleet.ledger.traded,
+                "knight_shares": list(fleet.ledger.traded),
             }
         close_fair = [sim.makers.fair_cents(i, CLOSE_NS) for i in range(len(books))]
         parents = sorted(fleet.parents.values(), key=lambda p: p.id)
