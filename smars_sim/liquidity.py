@@ -64,6 +64,17 @@ class LiquidityParams:
     refresh_s: float = 1.0
 
 
+def _quote_targets(fair: float, half: int) -> tuple[int, int]:
+    """The makers' best bid and offer (cents) around a fair value: >= 1 cent, never crossed."""
+    bid = math.floor(fair) - half
+    if bid < 1:
+        bid = 1
+    ask = math.ceil(fair) + half
+    if ask <= bid:
+        ask = bid + 1
+    return bid, ask
+
+
 class MarketMakers:
     """The market makers of every symbol on one exchange.
 
@@ -212,11 +223,7 @@ class MarketMakers:
 
     # ---------------------------------------------------------------- quoting
     def _targets(self, symbol: int, now: int) -> tuple[int, int]:
-        fair = self.fair_cents(symbol, now)
-        half = self._half[symbol]
-        bid = max(1, math.floor(fair) - half)
-        ask = max(bid + 1, math.ceil(fair) + half)
-        return bid, ask
+        return _quote_targets(self.fair_cents(symbol, now), self._half[symbol])
 
     def _post(self, symbol: int, side: int, price: int) -> None:
         """Post one maker order, never crossing the other side (no trading with themselves)."""
@@ -302,21 +309,16 @@ class MarketMakers:
         growth = self._growth_at(now)
         forget = growth * 1e-3  # under a thousandth of a share of flow left: forget it
         fairs = self.fair_all(now)
-        floor, ceil, requote = math.floor, math.ceil, self._requote
+        requote = self._requote
+        targets: tuple[int, int] | None
         for symbol, (acc, fair, half, step, (bids, asks)) in enumerate(
             zip(flow, fairs, self._half, self._step, self.ladders, strict=True)
         ):
             if not acc:
                 continue
             drift = 2 * step
-            # _targets, from the fair value just computed for every symbol.
-            target_bid = floor(fair) - half
-            if target_bid < 1:
-                target_bid = 1
-            target_ask = ceil(fair) + half
-            if target_ask <= target_bid:
-                target_ask = target_bid + 1
-            targets: tuple[int, int] | None = (target_bid, target_ask)
+            # As _targets, from the fair value just computed for every symbol.
+            target_bid, target_ask = targets = _quote_targets(fair, half)
             if abs(acc) < forget:
                 flow[symbol] = 0.0
                 targets = None  # fair value changed with it: requotes recompute it
