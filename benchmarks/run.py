@@ -33,7 +33,7 @@ NOTEBOOK_SCALE = 0.01
 
 _BOOK = r"""
 import json, random, resource, sys, time
-from smars_sim.book import OrderBook
+from smars_sim.core.book import OrderBook
 
 def stream(n, seed=1):
     # 65% passive limits around a slowly drifting mid, 35% marketable orders
@@ -66,7 +66,7 @@ print(json.dumps({"orders": n, "seconds": elapsed, "peak_rss": rss}))
 
 _WHATIF = r"""
 import json, resource, time
-from smars_sim.whatif import what_if
+from smars_sim.analysis.whatif import what_if
 
 start = time.perf_counter()
 table = what_if()
@@ -77,7 +77,7 @@ print(json.dumps({"seconds": elapsed, "peak_rss": rss, "rows": len(table)}))
 
 _WIDGET = r"""
 import json, resource, time
-from smars_sim.widgets import Plan, PlanComparison
+from smars_sim.ui.widgets import Plan, PlanComparison
 
 # 05_respond's plan comparison, as a learner uses it: the panel is on screen (its preset
 # plans replayed), then "Add your plan" replays a plan nobody ran yet and redraws the
@@ -214,7 +214,7 @@ def main() -> int:
         "smallest scale also pays the fixed cost of quoting, sampling and the other",
         "participants' prints, the same at every scale).",
         "",
-        "## Bare book (the same `smars_sim.book.OrderBook`, no routing, risk, logging or P&L)",
+        "## Bare book (the same `smars_sim.core.book.OrderBook`, no routing, risk, logging or P&L)",
         "",
         "| orders | time | orders/s |",
         "|---|---|---|",

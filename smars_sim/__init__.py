@@ -10,14 +10,14 @@ also runs under Pyodide. Start with :func:`replay` and :class:`Scenario`::
 or step through the morning with :class:`Simulation`.
 """
 
-from .book import BUY, SELL, OrderBook
-from .builds import FLAG, OLD_BUILD, RLP_BUILD, Build
-from .clock import format_time, parse_time
-from .engine import Simulation, replay
-from .exchange import Exchange
-from .fleet import Fleet, ParentOrder, Server
-from .result import Result
-from .scenario import ParentSpec, Scenario, SymbolSpec
+from .core.book import BUY, SELL, OrderBook
+from .core.builds import FLAG, OLD_BUILD, RLP_BUILD, Build
+from .core.clock import format_time, parse_time
+from .core.engine import Simulation, replay
+from .core.exchange import Exchange
+from .core.fleet import Fleet, ParentOrder, Server
+from .core.result import Result
+from .core.scenario import ParentSpec, Scenario, SymbolSpec
 
 __all__ = [
     "BUY",

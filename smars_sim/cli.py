@@ -160,8 +160,8 @@ def _seed_and_scale(args: argparse.Namespace, default_scale: float | None = None
 
 
 def _scenario(args: argparse.Namespace) -> Any:
-    from .clock import parse_time
-    from .scenario import Scenario
+    from .core.clock import parse_time
+    from .core.scenario import Scenario
 
     changes = _seed_and_scale(args)
     if args.servers is not None:
@@ -229,7 +229,7 @@ def _table(summary: dict[str, Any]) -> str:
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
-    from .engine import replay
+    from .core.engine import replay
 
     scenario = _scenario(args)
     if args.out:
@@ -245,8 +245,8 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 
 
 def _cmd_whatif(args: argparse.Namespace) -> int:
-    from .scenario import Scenario
-    from .whatif import DEFAULT_SCALE, kill_time_sweep, what_if
+    from .analysis.whatif import DEFAULT_SCALE, kill_time_sweep, what_if
+    from .core.scenario import Scenario
 
     scenario = Scenario.aug1_2012(**_seed_and_scale(args, DEFAULT_SCALE))
     table = kill_time_sweep(scenario=scenario) if args.sweep else what_if(scenario)
@@ -274,9 +274,9 @@ def _cmd_whatif(args: argparse.Namespace) -> int:
 def _cmd_fidelity(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
-    from .engine import replay
-    from .fidelity import fidelity_rows, format_table, headlines_ok
-    from .scenario import Scenario
+    from .core.engine import replay
+    from .core.fidelity import fidelity_rows, format_table, headlines_ok
+    from .core.scenario import Scenario
 
     scenario = Scenario.aug1_2012(**_seed_and_scale(args))
     result = replay(scenario, progress=_progress_bar())

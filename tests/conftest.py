@@ -15,7 +15,7 @@ from collections.abc import Callable
 import pytest
 
 from smars_sim import Exchange, Result, Scenario, replay
-from smars_sim.liquidity import LiquidityParams, MarketMakers
+from smars_sim.core.liquidity import LiquidityParams, MarketMakers
 
 #: Scenarios every replay invariant is checked on (see tests/invariants.py).
 SCENARIOS: dict[str, Callable[[], Scenario]] = {

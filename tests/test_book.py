@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from smars_sim.book import BUY, FILL_FIELDS, SELL, OrderBook
+from smars_sim.core.book import BUY, FILL_FIELDS, SELL, OrderBook
 
 NOW = 1_000
 

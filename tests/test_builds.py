@@ -9,8 +9,8 @@ import sys
 import pytest
 
 from smars_sim import FLAG, OLD_BUILD, RLP_BUILD, Build, ParentOrder
-from smars_sim.builds import old_build, rlp_build
-from smars_sim.router import (
+from smars_sim.core.builds import old_build, rlp_build
+from smars_sim.core.router import (
     power_peg,
     rlp,
     route_pre_rlp,

@@ -1,4 +1,4 @@
-"""Chart data and chart specs (smars_sim.charts): units, palette, and data that adds up.
+"""Chart data and chart specs (smars_sim.viz.charts): units, palette, and data that adds up.
 
 Nothing here asserts a calibrated figure: values are checked against the replay's own
 logs, never against typed-in numbers.
@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 
 from smars_sim import Scenario, replay
-from smars_sim import charts as C
-from smars_sim.clock import OPEN_NS, SECOND_NS
+from smars_sim.core.clock import OPEN_NS, SECOND_NS
+from smars_sim.viz import charts as C
 
 OKABE = {c.upper() for c in C.OKABE_ITO.values()}
 

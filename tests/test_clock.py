@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from smars_sim import format_time, parse_time
-from smars_sim.clock import CLOSE_NS, HOUR_NS, MINUTE_NS, MS_NS, OPEN_NS, SECOND_NS
+from smars_sim.core.clock import CLOSE_NS, HOUR_NS, MINUTE_NS, MS_NS, OPEN_NS, SECOND_NS
 
 DAY_NS = 24 * HOUR_NS
 

@@ -1,11 +1,11 @@
-"""The incident console's logic (smars_sim.console), without a browser."""
+"""The incident console's logic (smars_sim.ui.console), without a browser."""
 
 from __future__ import annotations
 
 import pytest
 
 from smars_sim import Scenario
-from smars_sim.console import (
+from smars_sim.ui.console import (
     DEFAULT_SPEED,
     SPEEDS,
     ConsoleModel,

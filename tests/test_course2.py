@@ -1,4 +1,4 @@
-"""Course part 2 panels (smars_sim.course2), headless: build, click, set values, read back.
+"""Course part 2 panels (smars_sim.course.part2), headless: build, click, set values, read back.
 
 Most tests use ``Scenario.small()`` (3 servers, server 3 missed), which replays in a
 fraction of a second; the kill-switch lab and the timing test use the notebooks' scale
@@ -16,12 +16,12 @@ import pandas as pd
 import pytest
 
 from smars_sim import FLAG, Scenario, Simulation
-from smars_sim import course2 as c2
-from smars_sim import widgets as sw
-from smars_sim.clock import OPEN_NS, parse_time
+from smars_sim.core.clock import OPEN_NS, parse_time
+from smars_sim.course import part2 as c2
 from smars_sim.fixes import dead_code
 from smars_sim.fixes import flag_registry as flags
 from smars_sim.fixes import verified_deploy as deploy
+from smars_sim.ui import widgets as sw
 
 SMALL = Scenario.small()
 RLP = "the RLP release"
@@ -170,7 +170,7 @@ def test_vulture_steps_panel_shows_the_diff_of_each_step():
 
 
 def test_build_rows_say_which_build_carries_power_peg():
-    from smars_sim.builds import old_build, rlp_build
+    from smars_sim.core.builds import old_build, rlp_build
 
     rows = c2.build_rows([old_build(), rlp_build(with_power_peg=False)])
     assert [r["Power Peg inside"] for r in rows] == ["yes", "no"]

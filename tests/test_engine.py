@@ -19,8 +19,8 @@ from conftest import SCENARIOS
 from invariants import check_invariants, signed_executions, stop_times
 
 from smars_sim import FLAG, Scenario, Simulation, parse_time, replay
-from smars_sim.clock import OPEN_NS, SECOND_NS
-from smars_sim.fleet import TimelineEntry
+from smars_sim.core.clock import OPEN_NS, SECOND_NS
+from smars_sim.core.fleet import TimelineEntry
 
 #: ``replay(Scenario.small()).summary["execution_digest"]``. It covers every child order
 #: and execution, so it changes only when the mechanism (book, makers, router, fleet,

@@ -7,7 +7,7 @@ from array import array
 import pytest
 
 from smars_sim import BUY, SELL
-from smars_sim.clock import OPEN_NS
+from smars_sim.core.clock import OPEN_NS
 
 
 class Sender:

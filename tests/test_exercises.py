@@ -237,9 +237,9 @@ class RiskPolicy:
 
 
 def _hard_coded_router() -> str:
-    import smars_sim.router
+    import smars_sim.core.router
 
-    text = Path(smars_sim.router.__file__).read_text(encoding="utf-8")
+    text = Path(smars_sim.core.router.__file__).read_text(encoding="utf-8")
     text = text[: text.index("\n\ndef power_peg(")] + "\n"
     text = text.replace("    if flags.get(flag, False):\n        return power_peg\n", "")
     text = text.replace('    "power_peg",\n', "")

@@ -14,8 +14,8 @@ import sys
 import pytest
 
 from smars_sim import Scenario, replay
-from smars_sim.fidelity import fidelity_rows, format_table, headlines_ok, loss_rates
-from smars_sim.record import figure
+from smars_sim.core.fidelity import fidelity_rows, format_table, headlines_ok, loss_rates
+from smars_sim.core.record import figure
 
 #: sha256 of the executions of ``Scenario.aug1_2012()`` (seed 20120801, scale 1). It changes
 #: only when the mechanism or the calibration changes deliberately: re-derive it then and

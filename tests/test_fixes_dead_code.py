@@ -8,6 +8,7 @@ import pytest
 from fix_variants import SMALL_VARIANTS, unfixed_loss
 
 from smars_sim import Scenario, Simulation, replay
+from smars_sim.core.router import power_peg
 from smars_sim.fixes.dead_code import (
     coverage_report,
     delete_dead_branch,
@@ -15,7 +16,6 @@ from smars_sim.fixes.dead_code import (
     production_day,
     vulture_demo,
 )
-from smars_sim.router import power_peg
 
 _unfixed_loss = unfixed_loss
 
@@ -103,7 +103,7 @@ def test_vulture_reports_power_peg_unused_once_the_branch_is_gone(demo):
 
 
 def test_the_demo_works_on_a_copy(demo, tmp_path):
-    from smars_sim import router
+    from smars_sim.core import router
 
     with open(router.__file__, encoding="utf-8") as fh:
         assert "if flags.get(flag, False):" in fh.read()  # the package is untouched

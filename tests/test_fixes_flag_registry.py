@@ -11,8 +11,8 @@ from openfeature.exception import ErrorCode
 from openfeature.flag_evaluation import Reason
 
 from smars_sim import Scenario, Simulation, replay
-from smars_sim.builds import rlp_build
 from smars_sim.cli import main
+from smars_sim.core.builds import rlp_build
 from smars_sim.fixes import flag_registry
 from smars_sim.fixes.flag_registry import RLP_FLAG, FlagRegistry, FlagView, stale_flags
 

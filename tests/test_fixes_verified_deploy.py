@@ -8,7 +8,8 @@ import pytest
 from fix_variants import SMALL_VARIANTS, unfixed_loss
 
 from smars_sim import Scenario, Simulation, replay
-from smars_sim.builds import Build, old_build
+from smars_sim.core.builds import Build, old_build
+from smars_sim.core.router import power_peg, route_pre_rlp, standard
 from smars_sim.fixes.verified_deploy import (
     METRICS,
     Rollout,
@@ -16,7 +17,6 @@ from smars_sim.fixes.verified_deploy import (
     judge,
     mann_whitney_p,
 )
-from smars_sim.router import power_peg, route_pre_rlp, standard
 
 _unfixed_loss = unfixed_loss
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from smars_sim import BUY, FLAG, OLD_BUILD, RLP_BUILD, SELL, Fleet, ParentOrder
-from smars_sim.clock import OPEN_NS
-from smars_sim.fleet import CHILD_FIELDS, EXEC_FIELDS, PATH_CODES, Ledger
+from smars_sim.core.clock import OPEN_NS
+from smars_sim.core.fleet import CHILD_FIELDS, EXEC_FIELDS, PATH_CODES, Ledger
 
 WOKEN: list[tuple[int, int]] = []
 

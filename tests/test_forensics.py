@@ -1,4 +1,4 @@
-"""The forensic helpers (smars_sim.forensics): the on-disk cache, metrics and alert rules."""
+"""The forensic helpers (smars_sim.analysis.forensics): the cache, metrics and alert rules."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from smars_sim import Scenario, replay
-from smars_sim import forensics as fx
-from smars_sim.clock import OPEN_NS, SECOND_NS
+from smars_sim.analysis import forensics as fx
+from smars_sim.core.clock import OPEN_NS, SECOND_NS
 
 SMALL = Scenario.small()
 

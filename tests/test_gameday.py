@@ -1,4 +1,4 @@
-"""The game day (smars_sim.gameday), headless: play it in steps, click, read the score.
+"""The game day (smars_sim.ui.gameday), headless: play it in steps, click, read the score.
 
 The game replays ``Scenario.aug1_2012(scale=0.01)`` like the notebook; a full game takes
 about a second. Scores are compared with each other (a fast responder loses less than
@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 
 from smars_sim import Scenario
-from smars_sim import gameday as gd
-from smars_sim.clock import OPEN_NS, SECOND_NS, format_time, parse_time
+from smars_sim.core.clock import OPEN_NS, SECOND_NS, format_time, parse_time
+from smars_sim.ui import gameday as gd
 
 pytestmark = pytest.mark.usefixtures("offline_renderer")
 

@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from smars_sim import BUY, SELL
-from smars_sim.clock import OPEN_NS, SECOND_NS
-from smars_sim.liquidity import Background, LiquidityParams
+from smars_sim.core.clock import OPEN_NS, SECOND_NS
+from smars_sim.core.liquidity import Background, LiquidityParams
 
 PARAMS = LiquidityParams(
     half_spread_bps=10, step_bps=5, levels=3, level_shares=400, impact_coef=0.05, half_life_s=60
@@ -106,7 +106,7 @@ def test_one_sided_buying_walks_the_price_up_and_it_comes_back(market):
 @given(st.lists(st.tuples(st.sampled_from([BUY, SELL]), st.integers(1, 3_000)), max_size=60))
 def test_the_book_never_crosses_under_random_flow(flow):
     from smars_sim import Exchange
-    from smars_sim.liquidity import MarketMakers
+    from smars_sim.core.liquidity import MarketMakers
 
     exchange = Exchange(["S"])
     makers = MarketMakers(exchange, [1_000], [2_000.0], PARAMS, 1.0)
@@ -127,7 +127,7 @@ def test_the_book_never_crosses_under_random_flow(flow):
 def _background_run(rate: float, seconds: int, seed: int = 3) -> tuple[int, int, int]:
     """Run the other participants' prints; return (printed, book volume, makers' position)."""
     from smars_sim import Exchange
-    from smars_sim.liquidity import MarketMakers
+    from smars_sim.core.liquidity import MarketMakers
 
     exchange = Exchange(["S"])
     makers = MarketMakers(exchange, [5_000], [1e9], PARAMS, 1.0)
@@ -150,7 +150,7 @@ def test_background_prints_the_nominal_volume_without_touching_the_makers():
 
 def test_background_prints_only_where_the_rate_is_positive():
     from smars_sim import Exchange
-    from smars_sim.liquidity import MarketMakers
+    from smars_sim.core.liquidity import MarketMakers
 
     exchange = Exchange(["A", "B", "C"])
     makers = MarketMakers(exchange, [1_000, 2_000, 3_000], [1e9] * 3, PARAMS, 1.0)

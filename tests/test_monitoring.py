@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from smars_sim import Scenario, replay
-from smars_sim.clock import parse_time
-from smars_sim.monitoring import pmon_view
+from smars_sim.core.clock import parse_time
+from smars_sim.core.monitoring import pmon_view
 
 
 @pytest.fixture(scope="module")

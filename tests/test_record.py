@@ -1,4 +1,4 @@
-"""Tests for the historical-record tables in data/ and their loader, smars_sim.record."""
+"""Tests for the historical-record tables in data/ and their loader, smars_sim.core.record."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from smars_sim import record
-from smars_sim.record import Figure, figure, figures, is_fact, load_table
+from smars_sim.core import record
+from smars_sim.core.record import Figure, figure, figures, is_fact, load_table
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "data"

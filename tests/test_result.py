@@ -7,7 +7,7 @@ from array import array
 import pytest
 
 from smars_sim import ParentOrder, Scenario, Simulation
-from smars_sim.result import BUST_PCT, execution_digest
+from smars_sim.core.result import BUST_PCT, execution_digest
 
 KEYS = {
     "scenario",

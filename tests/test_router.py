@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from smars_sim import FLAG, ParentOrder
-from smars_sim.router import (
+from smars_sim.core.router import (
     AT_TOUCH,
     path_name,
     power_peg,

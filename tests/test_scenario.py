@@ -8,8 +8,8 @@ import math
 import pytest
 
 from smars_sim import Scenario, Simulation
+from smars_sim.core.scenario import derive_rng, load_calibration
 from smars_sim.fixes import AVAILABLE
-from smars_sim.scenario import derive_rng, load_calibration
 
 
 @pytest.mark.parametrize(

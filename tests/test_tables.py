@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from smars_sim import Scenario, Simulation
-from smars_sim import tables as tables_module
+from smars_sim.analysis import tables as tables_module
 
 COLUMNS = {
     "parent_orders": {

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from smars_sim.record import data_dir
-from smars_sim.scenario import load_calibration, load_universe
-from smars_sim.universe import COLUMNS, build_universe, render_csv
+from smars_sim.core.record import data_dir
+from smars_sim.core.scenario import load_calibration, load_universe
+from smars_sim.core.universe import COLUMNS, build_universe, render_csv
 
 #: The tickers the record names (record §4). Everything else is synthetic.
 NAMED = {"WZE", "CO", "EJ", "ARC", "CODE", "JWF", "ANF", "HOG", "EXC", "NOK", "BRK/B"}
@@ -23,12 +23,12 @@ def rows() -> list[dict[str, str]]:
 
 
 def test_symbols_csv_is_what_the_generator_makes():
-    """Drift check: regenerate with ``python -m smars_sim.universe`` after changing either."""
+    """Drift check: regenerate with ``python -m smars_sim.core.universe`` after changing either."""
     committed = (Path(data_dir()) / "symbols.csv").read_bytes()
     generated = render_csv(build_universe(load_calibration())).encode("utf-8")
     assert committed == generated, (
         "data/symbols.csv differs from render_csv(build_universe(calibration)); "
-        "run `python -m smars_sim.universe`"
+        "run `python -m smars_sim.core.universe`"
     )
 
 

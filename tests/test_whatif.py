@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 
 from smars_sim import Scenario
+from smars_sim.analysis.whatif import fix_combinations, kill_time_sweep, what_if
 from smars_sim.cli import main
 from smars_sim.fixes import AVAILABLE
-from smars_sim.whatif import fix_combinations, kill_time_sweep, what_if
 
 #: What each fix alone must achieve, as a share of the unfixed replay's loss.
 BOUND = {"dead-code": 0.01, "flag-registry": 0.01, "verified-deploy": 0.01, "kill-switch": 0.10}
@@ -28,7 +28,7 @@ FIRST = {
 
 _MEASURE = """
 import json, sys, time
-from smars_sim.whatif import what_if
+from smars_sim.analysis.whatif import what_if
 started = time.process_time()  # CPU time: other jobs on the machine do not count
 table = what_if()
 cpu = time.process_time() - started
@@ -151,7 +151,7 @@ def test_cli_replay_with_any_fixes(capsys, fixes):
 
 
 def test_cli_whatif_prints_sixteen_rows(capsys, monkeypatch, table):
-    monkeypatch.setattr("smars_sim.whatif.what_if", lambda scenario: table)
+    monkeypatch.setattr("smars_sim.analysis.whatif.what_if", lambda scenario: table)
     assert main(["whatif"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 17 and "stopped_by" in lines[0]
@@ -163,7 +163,7 @@ def test_cli_whatif_prints_sixteen_rows(capsys, monkeypatch, table):
 
 def test_cli_whatif_sweep(capsys, monkeypatch):
     frame = pd.DataFrame([{"kill_at": "09:31:00", "loss_usd": 1.0}])
-    monkeypatch.setattr("smars_sim.whatif.kill_time_sweep", lambda scenario: frame)
+    monkeypatch.setattr("smars_sim.analysis.whatif.kill_time_sweep", lambda scenario: frame)
     assert main(["whatif", "--sweep", "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == [{"kill_at": "09:31:00", "loss_usd": 1.0}]
 

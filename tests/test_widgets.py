@@ -1,4 +1,4 @@
-"""Widget panels (smars_sim.widgets), headless: click, set values, read the state back.
+"""Widget panels (smars_sim.ui.widgets), headless: click, set values, read the state back.
 
 Most tests use ``Scenario.small()`` (3 servers, server 3 missed), which replays in a
 fraction of a second. The timing tests use the notebooks' default scale.
@@ -12,8 +12,8 @@ import altair as alt
 import pytest
 
 from smars_sim import Scenario, replay
-from smars_sim import widgets as sw
-from smars_sim.clock import OPEN_NS, SECOND_NS, format_time, parse_time
+from smars_sim.core.clock import OPEN_NS, SECOND_NS, format_time, parse_time
+from smars_sim.ui import widgets as sw
 
 SMALL = Scenario.small()
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..clock import format_time, parse_time
+from ..core.clock import format_time, parse_time
 from .core import call, test_case
 from .scenarios import describe, replayed
 

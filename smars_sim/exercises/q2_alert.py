@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..clock import OPEN_NS, format_time
+from ..core.clock import OPEN_NS, format_time
 from .core import call, test_case
 from .scenarios import describe, replayed
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..builds import old_build, rlp_build
+from ..core.builds import old_build, rlp_build
 from . import DeployRefused
 from .core import LearnerError, call, test_case
 
@@ -33,7 +33,7 @@ def manifest_for(build: Any, servers: int) -> dict[str, Any]:
 
 def fleet_reports(scenario: Any) -> dict[int, str | None]:
     """What each server reports after the hand deploy of a scenario (no replay is run)."""
-    from ..engine import Simulation
+    from ..core.engine import Simulation
 
     sim = Simulation(scenario)
     return {server.id: server.build.sha256 for server in sim.fleet.servers}
@@ -41,7 +41,7 @@ def fleet_reports(scenario: Any) -> dict[int, str | None]:
 
 def example_fleet() -> tuple[dict[str, Any], dict[int, str | None]]:
     """The RLP release's manifest, and the fleet's hash reports after the July 2012 hand deploy."""
-    from ..scenario import Scenario
+    from ..core.scenario import Scenario
 
     scenario = Scenario.aug1_2012(scale=0.01)
     return manifest_for(rlp_build(), scenario.servers), fleet_reports(scenario)
@@ -181,7 +181,7 @@ def proceeds_for_another_release(verify_fleet):
     hidden=True, variant="the reports of a real fleet after a hand deploy that missed server 2"
 )
 def refuses_a_real_fleet(verify_fleet):
-    from ..scenario import Scenario
+    from ..core.scenario import Scenario
 
     scenario = Scenario.small(stale_servers=(2,))
     reports = fleet_reports(scenario)

@@ -19,12 +19,12 @@ from __future__ import annotations
 from collections.abc import Iterator, MutableMapping
 from typing import TYPE_CHECKING, Any
 
-from ..builds import FLAG, old_build, rlp_build
+from ..core.builds import FLAG, old_build, rlp_build
 from .core import LearnerError, call, test_case
 from .scenarios import describe, scenario
 
 if TYPE_CHECKING:
-    from ..result import Result
+    from ..core.result import Result
 
 name = "q4"
 title = "Never reuse a flag"
@@ -183,7 +183,7 @@ def replay_with_registry(
         The replay, and the registry's refusal of the release's bind (``None`` if
         it accepted it).
     """
-    from ..engine import Simulation
+    from ..core.engine import Simulation
 
     sc = scenario(scenario_name)
     key = sc.flag or FLAG

@@ -24,15 +24,15 @@ import types
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import router as _real_router
-from ..builds import Build
-from ..fleet import ParentOrder
+from ..core import router as _real_router
+from ..core.builds import Build
+from ..core.fleet import ParentOrder
 from .core import blame, blames_learner, call, test_case
 from .scenarios import describe, replayed, scenario
 
 if TYPE_CHECKING:
-    from ..result import Result
-    from ..scenario import Scenario
+    from ..core.result import Result
+    from ..core.scenario import Scenario
 
 name = "q5"
 title = "Delete Power Peg"
@@ -110,7 +110,7 @@ def builds(module: types.ModuleType, flag: str) -> tuple[Build, Build]:
 
 
 def _simulation_class() -> type:
-    from ..engine import Simulation
+    from ..core.engine import Simulation
 
     class WithYourBuilds(Simulation):
         """The replay, with the learner's builds in place before the deploy."""

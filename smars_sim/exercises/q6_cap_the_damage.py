@@ -19,13 +19,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..clock import format_time
+from ..core.clock import format_time
 from .core import LearnerError, blame, blames_learner, call, test_case
 from .scenarios import describe, replayed, scenario
 
 if TYPE_CHECKING:
-    from ..fleet import Fleet, ParentOrder, Server
-    from ..result import Result
+    from ..core.fleet import Fleet, ParentOrder, Server
+    from ..core.result import Result
 
 name = "q6"
 title = "Cap the damage"
@@ -204,7 +204,7 @@ class Guarded:
 
 def replay_with_policy(policy_class: Any, scenario_name: str = "small") -> Guarded:
     """Replay a named morning with a fresh ``policy_class()`` guarding every server."""
-    from ..engine import Simulation
+    from ..core.engine import Simulation
 
     policy = call(policy_class, what="RiskPolicy()")
     sc = scenario(scenario_name)

@@ -14,10 +14,10 @@ from collections.abc import Callable
 from random import Random
 from typing import TYPE_CHECKING
 
-from ..scenario import ParentSpec, Scenario
+from ..core.scenario import ParentSpec, Scenario
 
 if TYPE_CHECKING:
-    from ..result import Result
+    from ..core.result import Result
 
 __all__ = ["aug_morning", "busy_parents", "replayed", "scenario", "small_morning"]
 
@@ -48,7 +48,7 @@ def busy_parents(
         every_s: Seconds between orders.
         qty: Sizes to draw from.
     """
-    from ..clock import SECOND_NS, parse_time
+    from ..core.clock import SECOND_NS, parse_time
 
     rng = Random(seed)
     t0 = parse_time(start)
@@ -178,7 +178,7 @@ def replayed(name: str, fixes: tuple[str, ...] = ()) -> Result:
     key = (name, fixes)
     result = _CACHE.get(key)
     if result is None:
-        from ..engine import replay
+        from ..core.engine import replay
 
         sc = scenario(name)
         result = _CACHE[key] = replay(sc.with_(fixes=fixes) if fixes else sc)

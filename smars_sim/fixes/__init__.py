@@ -1,6 +1,6 @@
 """The fixes: each engineering failure of 1 August 2012, mended the way the best teams do it.
 
-Each fix is a real mechanism installed into a :class:`~smars_sim.engine.Simulation`
+Each fix is a real mechanism installed into a :class:`~smars_sim.core.engine.Simulation`
 through its set-up hooks, never an ``if fix:`` that zeroes the loss:
 
 * ``sim.set_builds(old, new)``: different builds (e.g. without Power Peg);
@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..engine import Simulation
+    from ..core.engine import Simulation
 
 __all__ = ["AVAILABLE", "REGISTRY", "install_fixes", "validate_fixes"]
 

@@ -34,12 +34,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..builds import old_build, rlp_build
-from ..fleet import CHILD_FIELDS, PATH_CODES
+from ..core.builds import old_build, rlp_build
+from ..core.fleet import CHILD_FIELDS, PATH_CODES
 
 if TYPE_CHECKING:
-    from ..engine import Simulation
-    from ..scenario import Scenario
+    from ..core.engine import Simulation
+    from ..core.scenario import Scenario
 
 __all__ = [
     "CoverageReport",
@@ -197,7 +197,7 @@ def production_day(scenario: Scenario) -> Simulation:
     Returns:
         The finished simulation (pass it to :func:`coverage_report`).
     """
-    from ..engine import Simulation
+    from ..core.engine import Simulation
 
     day = scenario.with_(
         stale_servers=tuple(range(1, scenario.servers + 1)),  # the release reaches no server
@@ -410,7 +410,7 @@ def vulture_demo(router: str | Path | None = None, min_confidence: int = 0) -> l
     Returns:
         The three steps, in order.
     """
-    path = Path(router) if router is not None else Path(__file__).parents[1] / "router.py"
+    path = Path(router) if router is not None else Path(__file__).parents[1] / "core" / "router.py"
     original = path.read_text(encoding="utf-8")
     pinned = pin_flag_read(original)
     deleted = delete_dead_branch(pinned)

@@ -49,10 +49,10 @@ from openfeature.flag_evaluation import FlagEvaluationDetails
 from openfeature.hook import Hook, HookContext, HookHints
 from openfeature.provider.in_memory_provider import InMemoryFlag, InMemoryProvider
 
-from ..builds import Build, rlp_build
+from ..core.builds import Build, rlp_build
 
 if TYPE_CHECKING:
-    from ..engine import Simulation
+    from ..core.engine import Simulation
 
 __all__ = [
     "FLAG_TYPES",

@@ -45,11 +45,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING
 
-from ..clock import MINUTE_NS, format_time
+from ..core.clock import MINUTE_NS, format_time
 
 if TYPE_CHECKING:
-    from ..engine import Simulation
-    from ..fleet import Fleet, ParentOrder, Server
+    from ..core.engine import Simulation
+    from ..core.fleet import Fleet, ParentOrder, Server
 
 __all__ = [
     "ControlEvent",

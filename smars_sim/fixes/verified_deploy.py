@@ -53,14 +53,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ..clock import OPEN_NS, SECOND_NS
-from ..fleet import CHILD_FIELDS, EXEC_FIELDS
+from ..core.clock import OPEN_NS, SECOND_NS
+from ..core.fleet import CHILD_FIELDS, EXEC_FIELDS
 
 if TYPE_CHECKING:
-    from ..builds import Build
-    from ..engine import Simulation
-    from ..fleet import Fleet, Server
-    from ..scenario import Scenario
+    from ..core.builds import Build
+    from ..core.engine import Simulation
+    from ..core.fleet import Fleet, Server
+    from ..core.scenario import Scenario
 
 __all__ = [
     "CANARY_MINUTES",
@@ -351,7 +351,7 @@ _SAMPLES_MAX = 64
 
 
 def _measure(window: Scenario, build: Build, server: int, minutes: int) -> dict[str, list[float]]:
-    from ..engine import Simulation  # the canary window is a replay like any other
+    from ..core.engine import Simulation  # the canary window is a replay like any other
 
     sim = Simulation(window)
     sim.set_builds(build, build)

@@ -9,7 +9,7 @@ This module is presentation layer: it returns pandas DataFrames, and pandas is
 imported here only, never by the simulation core.
 
 Example:
-    >>> from smars_sim.whatif import what_if
+    >>> from smars_sim.analysis.whatif import what_if
     >>> table = what_if()           # 16 rows at scale 0.01, a few seconds
     >>> table[["fixes", "loss_usd", "stopped_by"]]
 """
@@ -22,14 +22,14 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from .clock import format_time, parse_time
-from .engine import replay
-from .fixes import AVAILABLE
-from .scenario import Scenario
+from ..core.clock import format_time, parse_time
+from ..core.engine import replay
+from ..core.scenario import Scenario
+from ..fixes import AVAILABLE
 
 if TYPE_CHECKING:
-    from .fleet import TimelineEntry
-    from .result import Result
+    from ..core.fleet import TimelineEntry
+    from ..core.result import Result
 
 __all__ = ["DEFAULT_KILL_TIMES", "DEFAULT_SCALE", "fix_combinations", "kill_time_sweep", "what_if"]
 

@@ -2,7 +2,7 @@
 
 Each notebook of part 2 applies one of the four fixes in :mod:`smars_sim.fixes` the way
 the best teams do it, then replays 1 August 2012 with the fix in place. The panels
-here follow :mod:`smars_sim.widgets` (part 1): a class builds its controls and charts,
+here follow :mod:`smars_sim.ui.widgets` (part 1): a class builds its controls and charts,
 wires the callbacks and keeps its state, and :meth:`describe` gives the same state as
 plain text, so a notebook cell (and the tests) can click and print without a browser.
 
@@ -14,7 +14,7 @@ the builds that contain it (:func:`press_in_binary_kill`), and an exchange's own
 net-notional kill switch (:class:`ExchangeKillSwitch`).
 
 This is the presentation layer: ipywidgets, altair and pandas are used here, never in
-the simulation core. Replays run at :data:`smars_sim.widgets.NOTEBOOK_SCALE` and are
+the simulation core. Replays run at :data:`smars_sim.ui.widgets.NOTEBOOK_SCALE` and are
 cached, so a control answers within a second once its replay has been seen.
 """
 
@@ -35,20 +35,19 @@ import altair as alt
 import ipywidgets as W
 import pandas as pd
 
-from . import charts as C
-from .builds import FLAG, Build, old_build, rlp_build
-from .clock import OPEN_NS, SECOND_NS, format_time, parse_time
-from .console import ConsoleModel
-from .engine import Simulation
-from .fixes import AVAILABLE
-from .fixes import dead_code as dead
-from .fixes import flag_registry as flags
-from .fixes import verified_deploy as deploy
-from .fixes.kill_switch import RiskLimits
-from .result import Result
-from .router import power_peg, route_pre_rlp, standard
-from .scenario import Scenario
-from .widgets import (
+from ..core.builds import FLAG, Build, old_build, rlp_build
+from ..core.clock import OPEN_NS, SECOND_NS, format_time, parse_time
+from ..core.engine import Simulation
+from ..core.result import Result
+from ..core.router import power_peg, route_pre_rlp, standard
+from ..core.scenario import Scenario
+from ..fixes import AVAILABLE
+from ..fixes import dead_code as dead
+from ..fixes import flag_registry as flags
+from ..fixes import verified_deploy as deploy
+from ..fixes.kill_switch import RiskLimits
+from ..ui.console import ConsoleModel
+from ..ui.widgets import (
     ChartView,
     Panel,
     html_table,
@@ -56,6 +55,7 @@ from .widgets import (
     run,
     text_table,
 )
+from ..viz import charts as C
 
 __all__ = [
     "AS_IT_HAPPENED",
@@ -110,7 +110,7 @@ TRADING_CODE = (
 
 
 def _not_trading_code() -> tuple[str, ...]:
-    root = Path(__file__).resolve().parent
+    root = Path(__file__).resolve().parents[1] / "core"
     return tuple(sorted(p.name for p in root.iterdir() if p.name not in TRADING_CODE))
 
 
@@ -312,7 +312,7 @@ def loss_curves_data(results: dict[str, Result]) -> pd.DataFrame:
 
     Columns ``time``, ``s``, ``replay``, ``loss_usd`` and ``loss_usd_m``: the loss the
     trades made so far went on to cost at the evening basket price (see
-    :func:`smars_sim.charts.pnl_data`), positive when money is lost.
+    :func:`smars_sim.viz.charts.pnl_data`), positive when money is lost.
     """
     frames = []
     for label, result in results.items():
@@ -946,6 +946,7 @@ class StaleFlagReport(Panel):
         return flags.stale_flags(
             self.registry,
             today=self.slider.value,
+            source_root=Path(__file__).resolve().parents[1] / "core",
             exclude=_not_trading_code(),
         )
 
@@ -2355,8 +2356,8 @@ _WHAT_IF: dict[str, pd.DataFrame] = {}
 
 
 def what_if_table(scenario: Scenario | None = None) -> pd.DataFrame:
-    """All 16 combinations of the four fixes (:func:`smars_sim.whatif.what_if`), cached."""
-    from .whatif import what_if
+    """All 16 combinations of the four fixes (:func:`smars_sim.analysis.whatif.what_if`), cached."""
+    from ..analysis.whatif import what_if
 
     scenario = scenario or base_scenario()
     key = repr(scenario)

@@ -5,7 +5,7 @@ figure the record documents (opening or reference prices, which way they moved,
 typical volume). Everything else is synthetic and marked so: tickers ``SYN001``…,
 and ``synthetic=True`` on every row whose figures are not from the record.
 
-Run ``python -m smars_sim.universe`` to regenerate ``data/symbols.csv`` from the
+Run ``python -m smars_sim.core.universe`` to regenerate ``data/symbols.csv`` from the
 calibration table; a test checks that the committed file matches.
 """
 
@@ -177,7 +177,7 @@ def build_universe(calibration: dict[str, float]) -> list[dict[str, Any]]:
                 "depth_shares": depth,
                 "others_shares_per_s": others,
                 "knight_side": None,
-                "source": "synthetic: drawn by smars_sim.universe from data/calibration.csv",
+                "source": "synthetic: drawn by smars_sim.core.universe from data/calibration.csv",
             }
         )
     # Parents: 212 orders over 154 names, so 58 names get two.

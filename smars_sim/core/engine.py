@@ -101,7 +101,7 @@ class Simulation:
         )
         #: How the RLP release reaches the fleet; a fix may replace it.
         self.deploy: Callable[[], None] = self._manual_deploy
-        from .fixes import install_fixes  # the fixes build on the core
+        from ..fixes import install_fixes  # the fixes build on the core
 
         install_fixes(self)
         self.deploy()
@@ -440,6 +440,6 @@ def replay(scenario: Scenario, progress: Callable[[float], None] | None = None) 
         progress: Optional callback ``progress(fraction_done)``.
 
     Returns:
-        The :class:`~smars_sim.result.Result`.
+        The :class:`~smars_sim.core.result.Result`.
     """
     return Simulation(scenario, progress).run()

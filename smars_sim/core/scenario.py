@@ -20,7 +20,7 @@ from .liquidity import LiquidityParams
 from .record import load_table
 
 if TYPE_CHECKING:
-    from .fixes.kill_switch import RiskLimits
+    from ..fixes.kill_switch import RiskLimits
 
 __all__ = ["FIXES", "ParentSpec", "Scenario", "SymbolSpec", "derive_rng", "load_calibration"]
 
@@ -357,6 +357,6 @@ class Scenario:
             )
         if self.risk_limits is not None:
             self.risk_limits.validate()
-        from .fixes import validate_fixes  # late import: fixes builds on the core
+        from ..fixes import validate_fixes  # late import: fixes builds on the core
 
         validate_fixes(self.fixes)

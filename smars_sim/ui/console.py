@@ -22,9 +22,9 @@ import html
 from dataclasses import dataclass
 from typing import Any
 
-from .clock import CLOSE_NS, OPEN_NS, SECOND_NS, format_time, parse_time
-from .engine import Simulation
-from .scenario import Scenario
+from ..core.clock import CLOSE_NS, OPEN_NS, SECOND_NS, format_time, parse_time
+from ..core.engine import Simulation
+from ..core.scenario import Scenario
 
 __all__ = [
     "DEFAULT_SPEED",
@@ -312,7 +312,7 @@ def _install_kill_switch(sim: Simulation) -> Any:
     available (the console then falls back to :meth:`Simulation.halt_all`).
     """
     try:
-        from .fixes.kill_switch import RiskGate, RiskLimits
+        from ..fixes.kill_switch import RiskGate, RiskLimits
     except ImportError:
         return None
     gate = sim.fleet.gate
@@ -399,7 +399,7 @@ class IncidentConsole:
 
     Example (in a notebook or Voilà)::
 
-        from smars_sim.console import IncidentConsole
+        from smars_sim.ui.console import IncidentConsole
         IncidentConsole().widget
     """
 

@@ -2,7 +2,7 @@
 
 Every headline figure is computed here from the simulated child orders,
 executions and positions; none is typed in. The tables (``Result.executions`` and
-the rest) are pandas DataFrames built on first use by ``smars_sim.tables``, so
+the rest) are pandas DataFrames built on first use by ``smars_sim.analysis.tables``, so
 the simulation core itself never imports pandas.
 """
 
@@ -269,7 +269,7 @@ class Result:
     def _frame(self, name: str) -> pd.DataFrame:
         frame = self._frames.get(name)
         if frame is None:
-            from . import tables  # pandas lives only in the presentation layer
+            from ..analysis import tables  # pandas lives only in the presentation layer
 
             frame = getattr(tables, name)(self)
             self._frames[name] = frame
@@ -317,6 +317,6 @@ class Result:
 
     def write(self, out_dir: str) -> list[str]:
         """Write every table as parquet into ``out_dir``; return the file paths."""
-        from . import tables
+        from ..analysis import tables
 
         return tables.write_all(self, out_dir)

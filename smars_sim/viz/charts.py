@@ -2,7 +2,7 @@
 
 Two kinds of function:
 
-* ``*_data(...)`` turn a :class:`~smars_sim.result.Result` (or a table) into a tidy
+* ``*_data(...)`` turn a :class:`~smars_sim.core.result.Result` (or a table) into a tidy
   DataFrame with readable columns. They are plain pandas, so tests can check them.
 * Chart builders take such a DataFrame and return an altair chart whose axes carry
   units: dollars in $M or $B, times as HH:MM (US Eastern, 1 August 2012), shares.
@@ -11,7 +11,7 @@ Every chart uses the Okabe-Ito palette, which stays distinguishable for the comm
 forms of colour blindness. Each builder takes a ``takeaway``: one line, computed
 from the data by the caller, shown as the chart's subtitle.
 
-Rendering is not chosen here: the notebooks and :mod:`smars_sim.widgets` use
+Rendering is not chosen here: the notebooks and :mod:`smars_sim.ui.widgets` use
 altair's ``jupyter`` renderer with ``offline=True`` (no CDN).
 """
 
@@ -25,11 +25,11 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from .clock import OPEN_NS, SECOND_NS, format_time, parse_time
-from .fleet import CHILD_FIELDS
+from ..core.clock import OPEN_NS, SECOND_NS, format_time, parse_time
+from ..core.fleet import CHILD_FIELDS
 
 if TYPE_CHECKING:
-    from .result import Result
+    from ..core.result import Result
 
 __all__ = [
     "DAY",

@@ -22,12 +22,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from .clock import OPEN_NS, SECOND_NS, parse_time
-from .fleet import CHILD_FIELDS
+from ..core.clock import OPEN_NS, SECOND_NS, parse_time
+from ..core.fleet import CHILD_FIELDS
 
 if TYPE_CHECKING:
-    from .result import Result
-    from .scenario import Scenario
+    from ..core.result import Result
+    from ..core.scenario import Scenario
 
 __all__ = [
     "METRICS",
@@ -45,8 +45,9 @@ __all__ = [
 
 #: Bump when the cached table's layout changes.
 FORMAT_VERSION = "1"
-#: Modules whose source decides the replay's output (the presentation layer is left out).
-_PRESENTATION = {"charts.py", "widgets.py", "forensics.py", "cli.py"}
+#: The layers whose source decides the replay's output (the presentation layers above
+#: them cannot change an execution, so editing them keeps the cache).
+_SIMULATION_LAYERS = ("core", "fixes")
 
 
 # --------------------------------------------------------------------------
@@ -59,13 +60,12 @@ def cache_dir() -> Path:
 
 
 def _code_fingerprint() -> str:
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parents[1]
     digest = hashlib.sha256()
-    for path in sorted(package.rglob("*.py")):
-        if path.parent == package and path.name in _PRESENTATION:
-            continue
-        digest.update(str(path.relative_to(package)).encode())
-        digest.update(path.read_bytes())
+    for layer in _SIMULATION_LAYERS:
+        for path in sorted((package / layer).rglob("*.py")):
+            digest.update(str(path.relative_to(package)).encode())
+            digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
@@ -78,7 +78,7 @@ def cache_key(scenario: Scenario) -> str:
 
 
 def _full_day() -> Scenario:
-    from .scenario import Scenario
+    from ..core.scenario import Scenario
 
     return Scenario.aug1_2012(scale=1.0)
 
@@ -90,7 +90,7 @@ def _paths(scenario: Scenario) -> tuple[Path, Path]:
 
 
 def _build(scenario: Scenario, table: Path, meta: Path) -> pd.DataFrame:
-    from .engine import replay
+    from ..core.engine import replay
 
     result = replay(scenario)
     frame = result.executions
@@ -137,7 +137,7 @@ def full_day_executions(scenario: Scenario | None = None, *, refresh: bool = Fal
 
     Returns:
         Columns ``time_ns``, ``server``, ``child_id``, ``parent_id``, ``symbol``,
-        ``side``, ``price_usd``, ``qty`` (see ``smars_sim.tables.executions``).
+        ``side``, ``price_usd``, ``qty`` (see ``smars_sim.analysis.tables.executions``).
     """
     scenario = scenario or _full_day()
     table, meta = _paths(scenario)
@@ -176,7 +176,7 @@ def executions_per_minute(executions: pd.DataFrame, n_servers: int = 8) -> pd.Da
         Columns ``time`` and ``end`` (the minute), ``server`` ("server k"), ``server_id``,
         ``executions``.
     """
-    from .charts import clock
+    from ..viz.charts import clock
 
     minute = 60 * SECOND_NS
     t0 = OPEN_NS
@@ -311,7 +311,7 @@ def _grid(result: Result, start: str | int = "08:00", step_s: int = 5) -> np.nda
 
 def _locked_in(result: Result, grid: np.ndarray) -> np.ndarray:
     """P&L in dollars at each grid time, valued at the evening basket price (0 before)."""
-    from .charts import LOCKED_IN, pnl_data
+    from ..viz.charts import LOCKED_IN, pnl_data
 
     pnl = pnl_data(result)
     pnl = pnl[pnl["series"] == LOCKED_IN]
@@ -360,7 +360,7 @@ def metric_series(result: Result, metric: str, step_s: int = 5) -> pd.DataFrame:
         )
         value = count / 15 / result.scenario.scale
     elif metric == "gross_position_usd":
-        from .charts import positions_data
+        from ..viz.charts import positions_data
 
         pos = positions_data(result)
         gross = pos.groupby("s", sort=True)["usd"].sum()
@@ -423,14 +423,14 @@ def alerts_that_existed(result: Result) -> pd.DataFrame:
         One row per signal: ``signal``, ``designed_as_alert``, ``first``, ``count``,
         ``what_happened``.
     """
-    from .record import figure
+    from ..core.record import figure
 
     limit = float(figure("account33_limit_usd").value)
     emails = sorted(e[0] for e in result.emails)
     after_open = sum(1 for t in emails if t >= OPEN_NS)
     gross = metric_series(result, "gross_position_usd", step_s=5)
     crossed = first_fire(gross["time_ns"], gross["value"], limit)
-    from .clock import format_time
+    from ..core.clock import format_time
 
     rows = [
         {

@@ -8,7 +8,7 @@ minutes from the open to the last bad order. A blameless debrief is then written
 from your action log and from what the dashboards showed when you acted.
 
 :class:`GameDayModel` holds the logic (no widgets; it extends the incident console's
-:class:`~smars_sim.console.ConsoleModel`), and :class:`GameDay` draws it. Playback is
+:class:`~smars_sim.ui.console.ConsoleModel`), and :class:`GameDay` draws it. Playback is
 a hidden ``ipywidgets.Play`` ticking in the browser, as in the console; a notebook
 cell (or a test) drives the same model deterministically with :meth:`GameDay.advance`
 and the buttons' ``click()``.
@@ -28,12 +28,12 @@ import altair as alt
 import ipywidgets as W
 import pandas as pd
 
-from . import charts as C
-from .clock import OPEN_NS, SECOND_NS, format_time, parse_time
+from ..core.clock import OPEN_NS, SECOND_NS, format_time, parse_time
+from ..core.record import figure
+from ..core.result import Result
+from ..core.scenario import Scenario
+from ..viz import charts as C
 from .console import DEFAULT_SPEED, SPEEDS, TICK_MS, ConsoleModel, default_scenario
-from .record import figure
-from .result import Result
-from .scenario import Scenario
 from .widgets import NOTEBOOK_SCALE, ChartView, Panel, html_table, text_table
 
 __all__ = ["Action", "GameDay", "GameDayModel", "Score"]
@@ -114,7 +114,7 @@ def game_scenario(scale: float = NOTEBOOK_SCALE) -> Scenario:
 
 
 class GameDayModel(ConsoleModel):
-    """The game's state and actions over one live :class:`~smars_sim.engine.Simulation`.
+    """The game's state and actions over one live :class:`~smars_sim.core.engine.Simulation`.
 
     Args:
         scenario: What to replay (default: :func:`game_scenario`).
@@ -365,7 +365,7 @@ def _rates_frame(model: GameDayModel) -> pd.DataFrame:
 
 @dataclass(slots=True)
 class _ResultView:
-    """What :func:`smars_sim.charts.order_rate_data` reads from a result, from a live sim."""
+    """What :func:`smars_sim.viz.charts.order_rate_data` reads from a result, from a live sim."""
 
     children: Any
     parents: list[Any]
@@ -430,7 +430,7 @@ class GameDay(Panel):
 
     Args:
         scenario: What to replay (default: :func:`game_scenario`).
-        speed: Initial playback speed (one of :data:`smars_sim.console.SPEEDS`).
+        speed: Initial playback speed (one of :data:`smars_sim.ui.console.SPEEDS`).
         hints: Mark the server whose build differs from the release (an easier game).
     """
 

@@ -24,14 +24,14 @@ import ipywidgets as W
 import numpy as np
 import pandas as pd
 
-from . import charts as C
-from . import forensics as F
-from .builds import FLAG, Build, old_build, rlp_build
-from .clock import OPEN_NS, SECOND_NS, format_time, parse_time
-from .engine import Simulation
-from .fleet import CHILD_FIELDS, ParentOrder
-from .result import Result
-from .scenario import Scenario
+from ..analysis import forensics as F
+from ..core.builds import FLAG, Build, old_build, rlp_build
+from ..core.clock import OPEN_NS, SECOND_NS, format_time, parse_time
+from ..core.engine import Simulation
+from ..core.fleet import CHILD_FIELDS, ParentOrder
+from ..core.result import Result
+from ..core.scenario import Scenario
+from ..viz import charts as C
 
 __all__ = [
     "NOTEBOOK_SCALE",
@@ -78,7 +78,7 @@ def run(scenario: Scenario) -> Result:
     key = repr(scenario)
     result = _RESULTS.pop(key, None)
     if result is None:
-        from .engine import replay
+        from ..core.engine import replay
 
         result = replay(scenario)
     _RESULTS[key] = result  # most recently used last
@@ -1305,7 +1305,7 @@ class Playback(Panel):
 def loss_and_alerts(result: Result) -> alt.TopLevelMixin:
     """The e-mails that existed (top) over the P&L curves (bottom), 08:00 to the window end.
 
-    The P&L is shown two ways (see :func:`smars_sim.charts.pnl_data`): at the price the
+    The P&L is shown two ways (see :func:`smars_sim.viz.charts.pnl_data`): at the price the
     position fetched after the close, which is the loss being locked in, and marked at
     the last trade, which is what a position screen showed.
     """

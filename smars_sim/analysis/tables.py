@@ -1,4 +1,4 @@
-"""pandas tables built from a :class:`~smars_sim.result.Result` (presentation layer).
+"""pandas tables built from a :class:`~smars_sim.core.result.Result` (presentation layer).
 
 The simulation keeps its logs as flat integer arrays; this module turns them into
 DataFrames with readable columns. Money columns end in ``_usd`` (dollars), times
@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from .clock import format_time
-from .fleet import CHILD_FIELDS, EXEC_FIELDS, PATH_CODES
+from ..core.clock import format_time
+from ..core.fleet import CHILD_FIELDS, EXEC_FIELDS, PATH_CODES
 
 if TYPE_CHECKING:
-    from .result import Result
+    from ..core.result import Result
 
 __all__ = [
     "actions",

@@ -8,7 +8,7 @@ to learners as fact; :func:`is_fact` encodes that rule.
 This module uses only the standard library so that it also runs under Pyodide.
 
 Example:
-    >>> from smars_sim.record import figure
+    >>> from smars_sim.core.record import figure
     >>> figure("executions_min").cite()
     'over 4,000,000 (SEC ¶1, ¶17)'
 """
@@ -72,7 +72,7 @@ def _package_data_dir() -> Path | None:
 
 def _repo_data_dir() -> Path:
     """Return the repository's ``data/`` folder (it may not exist)."""
-    return Path(__file__).resolve().parent.parent / "data"
+    return Path(__file__).resolve().parents[2] / "data"
 
 
 def data_dir() -> Path:
