@@ -102,7 +102,7 @@ elapsed = time.perf_counter() - start
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 s = result.summary
 print(json.dumps({"scale": scale, "seconds": elapsed, "peak_rss": rss,
-                  "executions": s["executions"], "digest": s["execution_digest"]}))
+                  "executions": s.executions, "digest": s.execution_digest}))
 """
 
 

@@ -5,7 +5,7 @@ also runs under Pyodide. Start with :func:`replay` and :class:`Scenario`::
 
     from smars_sim import Scenario, replay
     result = replay(Scenario.aug1_2012(scale=0.05))
-    result.summary["loss_usd"]
+    result.summary.loss_usd
 
 or step through the morning with :class:`Simulation`.
 """

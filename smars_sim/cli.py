@@ -16,6 +16,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
+from .core.result import Summary
+
 __all__ = ["main"]
 
 
@@ -196,33 +198,33 @@ def _scenario(args: argparse.Namespace) -> Any:
     return scenario
 
 
-def _table(summary: dict[str, Any]) -> str:
+def _table(summary: Summary) -> str:
     def money(x: float) -> str:
         return f"${x / 1e9:,.2f}B" if abs(x) >= 1e9 else f"${x / 1e6:,.1f}M"
 
-    stale = ", ".join(map(str, summary["stale_servers"]))
-    ran = f"{summary['start'] or '-'} to {summary['stop'] or '-'}"
+    stale = ", ".join(map(str, summary.stale_servers))
+    ran = f"{summary.start or '-'} to {summary.stop or '-'}"
     rows = [
-        ("scenario", f"{summary['scenario']} (seed {summary['seed']}, scale {summary['scale']})"),
-        ("fixes", ", ".join(summary["fixes"]) or "none"),
+        ("scenario", f"{summary.scenario} (seed {summary.seed}, scale {summary.scale})"),
+        ("fixes", ", ".join(summary.fixes) or "none"),
         (
             "servers",
-            f"{summary['servers']} (stale: {stale or 'none'})",
+            f"{summary.servers} (stale: {stale or 'none'})",
         ),
-        ("parent orders via Power Peg", f"{summary['parent_orders']:,}"),
-        ("child orders", f"{summary['child_orders']:,}"),
-        ("executions", f"{summary['executions']:,}"),
-        ("symbols traded", f"{summary['symbols_traded']:,}"),
-        ("shares traded", f"{summary['shares_traded']:,}"),
-        ("net long", f"{money(summary['long_usd'])} in {summary['long_symbols']} symbols"),
-        ("net short", f"{money(summary['short_usd'])} in {summary['short_symbols']} symbols"),
-        ("realised loss", money(summary["loss_usd"])),
+        ("parent orders via Power Peg", f"{summary.parent_orders:,}"),
+        ("child orders", f"{summary.child_orders:,}"),
+        ("executions", f"{summary.executions:,}"),
+        ("symbols traded", f"{summary.symbols_traded:,}"),
+        ("shares traded", f"{summary.shares_traded:,}"),
+        ("net long", f"{money(summary.long_usd)} in {summary.long_symbols} symbols"),
+        ("net short", f"{money(summary.short_usd)} in {summary.short_symbols} symbols"),
+        ("realised loss", money(summary.loss_usd)),
         (
             "Power Peg ran",
-            f"{ran} ({summary['duration_minutes']} min)",
+            f"{ran} ({summary.duration_minutes} min)",
         ),
-        ("BNET e-mails", f"{summary['bnet_emails']}"),
-        ("execution digest", summary["execution_digest"][:16] + "…"),
+        ("BNET e-mails", f"{summary.bnet_emails}"),
+        ("execution digest", summary.execution_digest[:16] + "…"),
     ]
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
@@ -238,7 +240,7 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     if args.out:
         result.write(args.out)
     if args.json:
-        print(json.dumps(result.summary, sort_keys=True))
+        print(json.dumps(result.summary.as_dict(), sort_keys=True))
     else:
         print(_table(result.summary))
     return 0

@@ -29,4 +29,4 @@ def unfixed_loss(name: str, **changes: object) -> float:
 
 @cache
 def _unfixed(name: str, changes: tuple[tuple[str, object], ...]) -> float:
-    return replay(Scenario.named(name, **dict(changes))).summary["loss_usd"]
+    return replay(Scenario.named(name, **dict(changes))).summary.loss_usd

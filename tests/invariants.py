@@ -136,7 +136,7 @@ def check_invariants(result: Result) -> None:
     cash = int(ex["cash"].sum())
     basket = sum(int(q) * result.basket_price(i) for i, q in enumerate(position) if q)
     loss = -(cash + basket) / 100
-    assert abs(result.summary["loss_usd"] - loss) <= 0.01 * n_symbols, "loss_usd"
+    assert abs(result.summary.loss_usd - loss) <= 0.01 * n_symbols, "loss_usd"
 
     # --- No child order from a server after its stop time.
     for server, stopped in stop_times(result).items():
@@ -148,22 +148,22 @@ def check_invariants(result: Result) -> None:
 
     # --- The summary agrees with the tables.
     s = result.summary
-    assert s["executions"] == len(result.executions)
-    assert s["child_orders"] == n_children
-    assert s["shares_traded"] == int(ex["qty"].sum())
-    assert s["symbols_traded"] == ex["symbol"].nunique()
-    assert s["long_symbols"] == int((position > 0).sum())
-    assert s["short_symbols"] == int((position < 0).sum())
+    assert s.executions == len(result.executions)
+    assert s.child_orders == n_children
+    assert s.shares_traded == int(ex["qty"].sum())
+    assert s.symbols_traded == ex["symbol"].nunique()
+    assert s.long_symbols == int((position > 0).sum())
+    assert s.short_symbols == int((position < 0).sum())
     last = np.array(result.last_price, dtype=float)
-    assert abs(s["long_usd"] - float((np.clip(position, 0, None) * last).sum()) / 100) <= 0.01
-    assert abs(s["short_usd"] - float((np.clip(-position, 0, None) * last).sum()) / 100) <= 0.01
+    assert abs(s.long_usd - float((np.clip(position, 0, None) * last).sum()) / 100) <= 0.01
+    assert abs(s.short_usd - float((np.clip(-position, 0, None) * last).sum()) / 100) <= 0.01
     peg = children[children["path"] == "power_peg"]
-    assert s["parent_orders"] == peg["parent_id"].nunique()
-    assert s["parent_orders"] == sum(1 for p in result.parents if p.ran_power_peg)
-    assert s["bnet_emails"] == len(result.alerts.query("channel == 'email'"))
+    assert s.parent_orders == peg["parent_id"].nunique()
+    assert s.parent_orders == sum(1 for p in result.parents if p.ran_power_peg)
+    assert s.bnet_emails == len(result.alerts.query("channel == 'email'"))
     if len(peg):
-        assert s["start"] is not None and s["stop"] is not None
-        assert s["start"] == format_time(int(peg["time_ns"].min()), ms=True)
-        assert s["stop"] == format_time(int(peg["time_ns"].max()), ms=True)
+        assert s.start is not None and s.stop is not None
+        assert s.start == format_time(int(peg["time_ns"].min()), ms=True)
+        assert s.stop == format_time(int(peg["time_ns"].max()), ms=True)
     else:
-        assert s["start"] is None and s["stop"] is None and s["duration_minutes"] == 0
+        assert s.start is None and s.stop is None and s.duration_minutes == 0

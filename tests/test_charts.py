@@ -128,7 +128,7 @@ def test_pnl_locked_in_ends_at_the_days_loss(aug1):
     assert set(data["series"]) == {C.LOCKED_IN, C.LAST_TRADE}
     locked = data[data["series"] == C.LOCKED_IN]
     assert locked["s"].is_monotonic_increasing
-    assert locked["usd"].iloc[-1] == pytest.approx(-aug1.summary["loss_usd"], rel=1e-6, abs=1)
+    assert locked["usd"].iloc[-1] == pytest.approx(-aug1.summary.loss_usd, rel=1e-6, abs=1)
     assert np.allclose(locked["usd_m"], locked["usd"] / 1e6, atol=1e-3)
 
 

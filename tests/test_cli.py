@@ -185,7 +185,7 @@ def test_out_writes_every_table_as_parquet(capsys, tmp_path, small):
     out_dir = tmp_path / "nested" / "out"
     code, out, err = _run(capsys, "--out", str(out_dir), "--json")
     assert code == 0, err
-    assert json.loads(out)["execution_digest"] == small.summary["execution_digest"]
+    assert json.loads(out)["execution_digest"] == small.summary.execution_digest
     assert sorted(p.name for p in out_dir.iterdir()) == sorted(f"{t}.parquet" for t in TABLES)
     for name in TABLES:
         frame = pd.read_parquet(out_dir / f"{name}.parquet")
@@ -193,7 +193,7 @@ def test_out_writes_every_table_as_parquet(capsys, tmp_path, small):
         assert len(frame) == len(expected), name
         assert list(frame.columns) == list(expected.columns), name
     executions = pd.read_parquet(out_dir / "executions.parquet")
-    assert executions["qty"].sum() == small.summary["shares_traded"]
+    assert executions["qty"].sum() == small.summary.shares_traded
 
 
 def test_out_with_a_directory_in_the_way_leaves_nothing_half_written(capsys, tmp_path):
@@ -215,7 +215,7 @@ def test_json_prints_exactly_one_object(capsys, small):
     data = json.loads(out)
     assert isinstance(data, dict)
     assert set(data) >= SUMMARY_KEYS
-    assert data == json.loads(json.dumps(small.summary))  # the same replay as the API's
+    assert data == json.loads(json.dumps(small.summary.as_dict()))  # the same replay as the API's
     assert (data["scenario"], data["seed"], data["scale"]) == ("small", 1, 1.0)
 
 
@@ -250,8 +250,8 @@ def test_without_json_prints_a_readable_table(capsys, small):
         assert label in labels
     assert "execution digest" in labels
     row = {line.split("  ")[0]: line for line in lines}
-    assert small.summary["execution_digest"][:16] in row["execution digest"]
-    assert f"{small.summary['executions']:,}" in row["executions"]
+    assert small.summary.execution_digest[:16] in row["execution digest"]
+    assert f"{small.summary.executions:,}" in row["executions"]
     width = len(lines[0]) - len(lines[0].lstrip())
     assert width == 0
 

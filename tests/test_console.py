@@ -112,8 +112,8 @@ def test_the_kill_switch_changes_nothing_until_pressed() -> None:
     model = ConsoleModel(Scenario.small(), start_at="08:59")
     while not model.done:
         model.tick(60)
-    plain = Simulation(Scenario.small()).run().summary["execution_digest"]
-    assert model.sim.result().summary["execution_digest"] == plain
+    plain = Simulation(Scenario.small()).run().summary.execution_digest
+    assert model.sim.result().summary.execution_digest == plain
 
 
 def test_replay_ends_and_stops_ticking() -> None:

@@ -41,7 +41,7 @@ def small() -> object:
 def test_outcome_and_minutes_to_stop(small):
     out = c2.outcome(small)
     assert out["power_peg_parents"] > 0 and out["minutes_to_stop"] > 0
-    assert out["loss"] == sw.C.usd(small.summary["loss_usd"])
+    assert out["loss"] == sw.C.usd(small.summary.loss_usd)
     assert out["first_control"] == "none" and out["first_control_at"] == ""
     fixed = sw.run(SMALL.with_(fixes=("dead-code",)))
     assert c2.minutes_to_stop(fixed) == 0.0
@@ -79,7 +79,7 @@ def test_comparison_rows_have_one_column_per_replay(small):
 def test_loss_curves_data_is_positive_when_money_is_lost(small):
     data = c2.loss_curves_data({"as it happened": small})
     assert set(data.columns) >= {"time", "replay", "loss_usd", "loss_usd_m"}
-    assert data["loss_usd"].iloc[-1] == pytest.approx(small.summary["loss_usd"], rel=1e-6)
+    assert data["loss_usd"].iloc[-1] == pytest.approx(small.summary.loss_usd, rel=1e-6)
 
 
 # ------------------------------------------------------------------- fix replays (06, 07)
@@ -318,9 +318,9 @@ def test_kill_switch_lab_loss_grows_with_the_delay(kill_lab):
     losses = list(sweep["loss_usd"])
     assert losses[0] < losses[-1] / 10
     kill_lab.set(delay=2)
-    early = kill_lab.manual().summary["loss_usd"]
+    early = kill_lab.manual().summary.loss_usd
     kill_lab.set(delay=30)
-    assert kill_lab.manual().summary["loss_usd"] > early
+    assert kill_lab.manual().summary.loss_usd > early
 
 
 def test_kill_switch_lab_automated_limits(kill_lab):
@@ -381,7 +381,7 @@ def test_in_binary_kill_leaves_the_stale_server_running():
 def test_contrast_replays_and_exchange_view():
     firm = c2.contrast_replay(SMALL, "firm", at="09:31")
     inside = c2.contrast_replay(SMALL, "in-binary", at="09:31")
-    assert firm.summary["loss_usd"] < inside.summary["loss_usd"]
+    assert firm.summary.loss_usd < inside.summary.loss_usd
     with pytest.raises(ValueError, match="kind"):
         c2.contrast_replay(SMALL, "nope")
     view = c2.ExchangeView(SMALL.with_(window_end="10:15"))

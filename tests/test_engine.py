@@ -22,7 +22,7 @@ from smars_sim import FLAG, Scenario, Simulation, parse_time, replay
 from smars_sim.core.clock import OPEN_NS, SECOND_NS
 from smars_sim.core.fleet import TimelineEntry
 
-#: ``replay(Scenario.small()).summary["execution_digest"]``. It covers every child order
+#: ``replay(Scenario.small()).summary.execution_digest``. It covers every child order
 #: and execution, so it changes only when the mechanism (book, makers, router, fleet,
 #: engine, or the small scenario itself) is changed deliberately: then re-derive it and
 #: say why in the commit message.
@@ -73,7 +73,9 @@ def test_the_invariant_checker_catches_tampering(small, tamper):
         key = {"summary_executions": "executions", "summary_loss": "loss_usd"}.get(
             tamper, "long_symbols"
         )
-        bad = _tampered(small, summary={**small.summary, key: small.summary[key] + 1})
+        bad = _tampered(
+            small, summary=dataclasses.replace(small.summary, **{key: getattr(small.summary, key) + 1})
+        )
     elif tamper == "early_halt":
         halt = TimelineEntry(parse_time("09:31"), "test", "halt all servers", 0, "")
         bad = _tampered(small, timeline=[*small.timeline, halt])
@@ -104,11 +106,11 @@ def _cli_digest(*args: str, hashseed: str) -> str:
 def test_replay_is_identical_across_processes_and_hash_seeds(small):
     a = _cli_digest(hashseed="0")
     b = _cli_digest(hashseed="987654")
-    assert a == b == small.summary["execution_digest"]
+    assert a == b == small.summary.execution_digest
 
 
 def test_a_different_seed_gives_a_different_replay(small):
-    assert _cli_digest("--seed", "2", hashseed="0") != small.summary["execution_digest"]
+    assert _cli_digest("--seed", "2", hashseed="0") != small.summary.execution_digest
 
 
 def test_replay_is_identical_within_a_process(small):
@@ -117,7 +119,7 @@ def test_replay_is_identical_within_a_process(small):
 
 
 def test_golden_digest_of_the_small_scenario(small):
-    assert small.summary["execution_digest"] == GOLDEN_SMALL_DIGEST
+    assert small.summary.execution_digest == GOLDEN_SMALL_DIGEST
 
 
 # ------------------------------------------------------------------------ the mechanism
@@ -148,9 +150,9 @@ def test_with_every_server_updated_power_peg_never_runs(replays):
     result = replay(Scenario.small(stale_servers=(), rollback_at=None))
     check_invariants(result)
     assert (result.child_orders["path"] != "power_peg").all()
-    assert result.summary["parent_orders"] == 0
+    assert result.summary.parent_orders == 0
     assert not any(p.ran_power_peg for p in result.parents)
-    assert result.summary["bnet_emails"] == 0
+    assert result.summary.bnet_emails == 0
     # With the default rollback, Power Peg appears only once the old build is back.
     rolled = replays["small-no-stale"]
     peg = rolled.child_orders.query("path == 'power_peg'")
@@ -195,8 +197,8 @@ def test_the_rollback_raises_the_loss(replays, name):
     assert with_rollback.scenario.rollback_at is not None
     without = replay(with_rollback.scenario.with_(rollback_at=None))
     check_invariants(without)
-    assert without.summary["shares_traded"] < with_rollback.summary["shares_traded"]
-    assert without.summary["loss_usd"] < with_rollback.summary["loss_usd"]
+    assert without.summary.shares_traded < with_rollback.summary.shares_traded
+    assert without.summary.loss_usd < with_rollback.summary.loss_usd
     # Without the rollback only the stale server ever runs Power Peg.
     peg = without.child_orders.query("path == 'power_peg'")
     assert set(peg["server"]) == set(without.scenario.stale_servers)
@@ -210,8 +212,8 @@ def test_halting_all_servers_stops_child_orders_at_once(replays):
     assert (children["time_ns"] <= halt).all()
     halts = result.actions.query("action == 'halt all servers'")
     assert list(halts["time_ns"]) == [halt]
-    assert result.summary["stop"] is not None
-    assert parse_time(result.summary["stop"]) <= halt
+    assert result.summary.stop is not None
+    assert parse_time(result.summary.stop) <= halt
 
 
 def test_bnet_emails_one_per_premarket_order_on_the_stale_server(replays):
@@ -225,21 +227,21 @@ def test_bnet_emails_one_per_premarket_order_on_the_stale_server(replays):
             if not p.retail and p.server in stale and flag_on <= p.received < OPEN_NS
         }
         assert expected, f"{name}: no pre-market order reached a stale server"
-        assert result.summary["bnet_emails"] == len(expected)
+        assert result.summary.bnet_emails == len(expected)
         assert {parent for _, _, parent, _, _ in result.emails} == expected
         assert {server for _, server, _, _, _ in result.emails} <= stale
         assert all(text.startswith("BNET reject") for *_, text in result.emails)
         assert all(t < OPEN_NS for t, *_ in result.emails)
-    assert replays["small-no-stale"].summary["bnet_emails"] == 0
+    assert replays["small-no-stale"].summary.bnet_emails == 0
     assert replays["small-no-stale"].emails == []
 
 
 def test_scale_changes_resolution_not_size(aug1):
     coarse = replay(Scenario.aug1_2012(scale=0.005))
     check_invariants(coarse)
-    ratio = aug1.summary["executions"] / coarse.summary["executions"]
+    ratio = aug1.summary.executions / coarse.summary.executions
     assert 1.6 <= ratio <= 2.4
-    shares = aug1.summary["shares_traded"] / coarse.summary["shares_traded"]
+    shares = aug1.summary.shares_traded / coarse.summary.shares_traded
     assert 0.9 <= shares <= 1.1
 
 
@@ -280,7 +282,7 @@ def test_step_wise_set_flag_off_before_the_orders_arrive():
     assert list(flags["action"]) == ["flag on", "flag off"]
     # Nothing reads the flag as "on" any more: no RLP, no Power Peg, no e-mail.
     assert (result.child_orders["path"] == "standard").all()
-    assert result.summary["bnet_emails"] == 0
+    assert result.summary.bnet_emails == 0
     assert all(p.filled_qty == p.qty for p in result.parents)
     check_invariants(result)
 

@@ -64,10 +64,10 @@ def test_ok_flags_follow_the_tolerances(coarse):
     result = coarse[0.01]
     rows = {r.figure: r for r in fidelity_rows(result)}
     s = result.summary
-    assert rows["symbols traded"].ok == (s["symbols_traded"] == 154)
-    assert rows["realised loss"].ok == (460e6 <= s["loss_usd"] <= 483e6)
-    assert rows["net long"].ok == (abs(s["long_usd"] / 3.5e9 - 1) <= 0.05)
-    assert rows["BNET e-mails before the open"].ok == (s["bnet_emails"] == 97)
+    assert rows["symbols traded"].ok == (s.symbols_traded == 154)
+    assert rows["realised loss"].ok == (460e6 <= s.loss_usd <= 483e6)
+    assert rows["net long"].ok == (abs(s.long_usd / 3.5e9 - 1) <= 0.05)
+    assert rows["BNET e-mails before the open"].ok == (s.bnet_emails == 97)
     assert headlines_ok(list(rows.values())) == all(r.ok for r in rows.values() if r.headline)
     text = format_table(list(rows.values()))
     assert "✓" in text or "✗" in text
@@ -88,7 +88,7 @@ def test_the_loss_rate_is_worse_after_the_rollback(coarse):
     assert after > before > 0
     # About $10M per minute on average over the run (record: ~$10.2M).
     s = coarse[0.1].summary
-    assert 8e6 <= s["loss_usd"] / s["duration_minutes"] <= 12e6
+    assert 8e6 <= s.loss_usd / s.duration_minutes <= 12e6
 
 
 @pytest.mark.parametrize("headline", sorted(HEADLINES))
@@ -98,7 +98,7 @@ def test_full_scale_matches_the_record(full, headline):
 
 
 def test_golden_digest_of_the_default_scenario(full):
-    assert full.summary["execution_digest"] == GOLDEN_AUG1_DIGEST
+    assert full.summary.execution_digest == GOLDEN_AUG1_DIGEST
 
 
 @pytest.mark.parametrize("scale", [0.01, 0.03, 0.1])
@@ -116,9 +116,9 @@ def test_figures_are_stable_across_scales(full, coarse, scale):
         "impact_20_5",
         "impact_50_10",
     ):
-        assert c[key] == pytest.approx(f[key], rel=0.05), key
-    assert c["executions"] / scale == pytest.approx(f["executions"], rel=0.05)
-    assert c["child_orders"] / scale == pytest.approx(f["child_orders"], rel=0.05)
+        assert getattr(c, key) == pytest.approx(getattr(f, key), rel=0.05), key
+    assert c.executions / scale == pytest.approx(f.executions, rel=0.05)
+    assert c.child_orders / scale == pytest.approx(f.child_orders, rel=0.05)
 
 
 def test_cli_fidelity_prints_the_table_and_json():

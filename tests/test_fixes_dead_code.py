@@ -34,7 +34,7 @@ def test_stale_server_routes_standard_and_the_timeline_says_why():
     stale = [p for p in result.parents if p.server == 3 and p.path]
     assert stale and {p.path for p in stale} == {"standard"}
     assert not any(p.ran_power_peg for p in result.parents)
-    assert result.summary["parent_orders"] == 0  # no parent ever reached Power Peg
+    assert result.summary.parent_orders == 0  # no parent ever reached Power Peg
     deleted = [e for e in result.timeline if e.action == "Power Peg deleted"]
     assert deleted and "contain no Power Peg" in deleted[0].detail
 
@@ -42,8 +42,8 @@ def test_stale_server_routes_standard_and_the_timeline_says_why():
 @pytest.mark.parametrize(("name", "kw"), SMALL_VARIANTS)
 def test_loss_at_most_one_percent_over_variants(name, kw):
     fixed = replay(Scenario.named(name, fixes=("dead-code",), **kw)).summary
-    assert fixed["parent_orders"] == 0
-    assert fixed["loss_usd"] <= 0.01 * _unfixed_loss(name, **kw)
+    assert fixed.parent_orders == 0
+    assert fixed.loss_usd <= 0.01 * _unfixed_loss(name, **kw)
 
 
 # ------------------------------------------------------------------ coverage

@@ -151,8 +151,8 @@ def test_turning_the_retired_key_on_is_refused_in_the_timeline():
 @pytest.mark.parametrize(("name", "kw"), SMALL_VARIANTS)
 def test_loss_at_most_one_percent_over_variants(name, kw):
     fixed = replay(Scenario.named(name, fixes=("flag-registry",), **kw)).summary
-    assert fixed["parent_orders"] == 0
-    assert fixed["loss_usd"] <= 0.01 * _unfixed_loss(name, **kw)
+    assert fixed.parent_orders == 0
+    assert fixed.loss_usd <= 0.01 * _unfixed_loss(name, **kw)
 
 
 def test_reusing_the_fresh_key_as_the_old_flag_is_refused():

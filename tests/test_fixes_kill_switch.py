@@ -40,7 +40,7 @@ def _run(limits: RiskLimits | None = None) -> tuple[Simulation, Result]:
 
 def test_default_limits_stop_the_incident_and_the_timeline_says_which_control():
     sim, result = _run()
-    assert result.summary["loss_usd"] <= 0.10 * _aug1_unfixed()
+    assert result.summary.loss_usd <= 0.10 * _aug1_unfixed()
     gate = _gate(sim)
     assert gate.killed_at is not None
     kills = [e for e in result.timeline if e.action.startswith("kill switch engaged")]
@@ -83,7 +83,7 @@ def test_each_control_alone(limits, control, stops):
     assert any(
         e.actor in ("risk gate", "risk officer") and control in e.action for e in result.timeline
     )
-    loss = result.summary["loss_usd"]
+    loss = result.summary.loss_usd
     if stops:
         assert loss <= 0.10 * _aug1_unfixed()
     else:
@@ -178,14 +178,14 @@ def test_manual_kill_without_the_fix_installs_only_the_kill_switch():
     kills = [e for e in result.timeline if e.action == "kill switch engaged: manual kill"]
     assert kills and kills[0].actor == "risk officer" and kills[0].time == gate.killed_at
     assert max(result.children[0::5]) <= gate.killed_at
-    assert result.summary["loss_usd"] < _aug1_unfixed()
+    assert result.summary.loss_usd < _aug1_unfixed()
 
 
 # ------------------------------------------------------------------- variants
 @pytest.mark.parametrize(("name", "kw"), SMALL_VARIANTS)
 def test_loss_at_most_ten_percent_over_variants(name, kw):
     fixed = replay(Scenario.named(name, fixes=("kill-switch",), **kw)).summary
-    assert fixed["loss_usd"] <= 0.10 * _unfixed_loss(name, **kw)
+    assert fixed.loss_usd <= 0.10 * _unfixed_loss(name, **kw)
 
 
 # ------------------------------------------------------------------ bad input

@@ -155,5 +155,5 @@ def test_judge_no_data_fails_and_small_noise_passes():
 @pytest.mark.parametrize(("name", "kw"), SMALL_VARIANTS)
 def test_loss_at_most_one_percent_over_variants(name, kw):
     fixed = replay(Scenario.named(name, fixes=("verified-deploy",), **kw)).summary
-    assert fixed["parent_orders"] == 0
-    assert fixed["loss_usd"] <= 0.01 * _unfixed_loss(name, **kw)
+    assert fixed.parent_orders == 0
+    assert fixed.loss_usd <= 0.01 * _unfixed_loss(name, **kw)

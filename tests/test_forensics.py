@@ -57,8 +57,9 @@ def test_full_day_executions_writes_then_reads_the_cache(cache, small):
     key = fx.cache_key(SMALL)
     assert files == [f"executions-{key}.json", f"executions-{key}.parquet"]
     summary = json.loads((cache / f"executions-{key}.json").read_text())
-    assert summary["execution_digest"] == small.summary["execution_digest"]
-    assert fx.full_day_summary(SMALL)["executions"] == len(frame)
+    assert summary["execution_digest"] == small.summary.execution_digest
+    assert fx.full_day_summary(SMALL).executions == len(frame)
+    assert fx.full_day_summary(SMALL) == small.summary
     assert fx.full_day_executions(SMALL) is frame  # memoised in the process
     fx._MEMO.clear()
     again = fx.full_day_executions(SMALL)  # from disk this time
@@ -73,8 +74,8 @@ def test_a_damaged_cache_file_is_rebuilt(cache, small):
     small.executions.head(3).to_parquet(table, index=False)  # wrong row count
     fx._MEMO.clear()
     frame = fx.full_day_executions(SMALL)
-    assert len(frame) == small.summary["executions"]
-    assert len(pd.read_parquet(table)) == small.summary["executions"]
+    assert len(frame) == small.summary.executions
+    assert len(pd.read_parquet(table)) == small.summary.executions
 
 
 def test_old_cache_files_are_pruned(cache):
@@ -135,5 +136,5 @@ def test_loss_metric_ends_at_the_days_loss(small):
 def test_alerts_that_existed(small):
     table = fx.alerts_that_existed(small)
     assert table.loc[0, "signal"].startswith("BNET")
-    assert table.loc[0, "count"] == small.summary["bnet_emails"]
-    assert table.loc[3, "count"] == small.summary["pages"]
+    assert table.loc[0, "count"] == small.summary.bnet_emails
+    assert table.loc[3, "count"] == small.summary.pages

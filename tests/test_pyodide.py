@@ -60,10 +60,10 @@ def pyodide_run() -> dict[str, object]:
 def test_small_replay_digest_matches_cpython(pyodide_run: dict[str, object]) -> None:
     assert pyodide_run["platform"] == "emscripten"  # it really ran in WebAssembly
     cpython = replay(Scenario.small()).summary
-    assert pyodide_run["child_orders"] == cpython["child_orders"]
-    assert pyodide_run["executions"] == cpython["executions"]
-    assert pyodide_run["loss_usd"] == cpython["loss_usd"]
-    assert pyodide_run["digest"] == cpython["execution_digest"]
+    assert pyodide_run["child_orders"] == cpython.child_orders
+    assert pyodide_run["executions"] == cpython.executions
+    assert pyodide_run["loss_usd"] == cpython.loss_usd
+    assert pyodide_run["digest"] == cpython.execution_digest
 
 
 def test_core_import_pulls_no_pandas_numpy_or_pyarrow(pyodide_run: dict[str, object]) -> None:

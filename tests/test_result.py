@@ -40,19 +40,19 @@ KEYS = {
 
 
 def test_summary_has_every_headline(small):
-    assert set(small.summary) >= KEYS
+    assert set(small.summary.as_dict()) >= KEYS
     s = small.summary
-    assert (s["scenario"], s["seed"], s["servers"], s["stale_servers"]) == ("small", 1, 3, [3])
-    assert s["parent_orders_received"] == sum(1 for p in small.parents if p.retail)
+    assert (s.scenario, s.seed, s.servers, s.stale_servers) == ("small", 1, 3, (3,))
+    assert s.parent_orders_received == sum(1 for p in small.parents if p.retail)
 
 
 def test_duration_is_stop_minus_start(small):
     from smars_sim import parse_time
 
     s = small.summary
-    minutes = (parse_time(s["stop"]) - parse_time(s["start"])) / 60e9
-    assert s["duration_minutes"] == pytest.approx(minutes, abs=0.01)
-    assert s["duration_minutes"] > 0
+    minutes = (parse_time(s.stop) - parse_time(s.start)) / 60e9
+    assert s.duration_minutes == pytest.approx(minutes, abs=0.01)
+    assert s.duration_minutes > 0
 
 
 def _digest_inputs():
@@ -84,7 +84,7 @@ def test_digest_is_stable_and_covers_every_input():
 
 
 def test_digest_of_a_result_matches_its_logs(small):
-    assert small.summary["execution_digest"] == execution_digest(
+    assert small.summary.execution_digest == execution_digest(
         small.journal, small.children, small.parents
     )
 
@@ -135,8 +135,8 @@ def test_symbol_moves_come_from_the_window(aug1):
     ]
     assert aug1.busted_symbols() == expected_busted
     assert busted == len(expected_busted)
-    assert (aug1.summary["impact_20_5"], aug1.summary["impact_50_10"]) == (a, b)
-    assert aug1.summary["busted_symbols"] == busted
+    assert (aug1.summary.impact_20_5, aug1.summary.impact_50_10) == (a, b)
+    assert aug1.summary.busted_symbols == busted
 
 
 def test_window_high_and_low_bound_every_trade_in_the_window(aug1):
@@ -155,8 +155,8 @@ def test_a_result_mid_replay_is_consistent():
     sim = Simulation(Scenario.small())
     sim.advance_to("09:32")
     partial = sim.result()
-    assert partial.summary["child_orders"] == len(partial.child_orders) > 0
+    assert partial.summary.child_orders == len(partial.child_orders) > 0
     assert (partial.child_orders["time_ns"] <= sim.now).all()
-    assert partial.summary["stop"] <= "09:32:00.000"
+    assert partial.summary.stop <= "09:32:00.000"
     final = sim.run()
-    assert final.summary["child_orders"] > partial.summary["child_orders"]
+    assert final.summary.child_orders > partial.summary.child_orders

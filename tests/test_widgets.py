@@ -49,8 +49,8 @@ def test_normal_morning_has_no_incident():
     assert normal.stale_servers == () and normal.rollback_at is None
     assert normal.stop_all_at is None
     result = sw.run(normal)
-    assert result.summary["parent_orders"] == 0  # Power Peg never ran
-    assert result.summary["bnet_emails"] == 0
+    assert result.summary.parent_orders == 0  # Power Peg never ran
+    assert result.summary.bnet_emails == 0
 
 
 def test_check_setup_passes_here_and_names_the_fix():
@@ -171,7 +171,7 @@ def test_deploy_run_the_morning_uses_the_fleet():
     deploy.run_button.click()
     missed = sw.run(SMALL.with_(stale_servers=(3,)))
     assert deploy.runs[-1]["fleet"] == "missed: 3"
-    assert deploy.runs[-1]["bnet_emails"] == missed.summary["bnet_emails"]
+    assert deploy.runs[-1]["bnet_emails"] == missed.summary.bnet_emails
     deploy.copy_all()
     clean = deploy.run_morning()
     assert clean.scenario.stale_servers == () and clean.scenario.rollback_at is None
@@ -288,7 +288,7 @@ def test_plan_comparison_adds_and_clears_plans():
     rows = plans.rows()
     assert len(rows) == presets + 1 and rows[-1]["kind"] == "yours"
     halted = replay(SMALL.with_(rollback_at=None, stop_all_at=None, halt_at="09:33"))
-    assert rows[-1]["loss_usd_m"] == pytest.approx(halted.summary["loss_usd"] / 1e6, abs=1e-3)
+    assert rows[-1]["loss_usd_m"] == pytest.approx(halted.summary.loss_usd / 1e6, abs=1e-3)
     assert len(plans.view.data) == presets + 1
     plans.add()  # the same plan again replaces it
     assert len(plans.rows()) == presets + 1

@@ -24,6 +24,7 @@ import pandas as pd
 
 from ..core.clock import OPEN_NS, SECOND_NS, parse_time
 from ..core.fleet import CHILD_FIELDS
+from ..core.result import Summary
 
 if TYPE_CHECKING:
     from ..core.result import Result
@@ -94,7 +95,7 @@ def _build(scenario: Scenario, table: Path, meta: Path) -> pd.DataFrame:
 
     result = replay(scenario)
     frame = result.executions
-    summary = dict(result.summary)
+    summary = result.summary.as_dict()
     del result
     table.parent.mkdir(parents=True, exist_ok=True)
     tmp = table.with_name(f"{table.name}.{os.getpid()}.partial")
@@ -160,13 +161,13 @@ def full_day_executions(scenario: Scenario | None = None, *, refresh: bool = Fal
     return frame
 
 
-def full_day_summary(scenario: Scenario | None = None) -> dict:
+def full_day_summary(scenario: Scenario | None = None) -> Summary:
     """The headline figures of the cached full-size replay (builds the cache if needed)."""
     scenario = scenario or _full_day()
     _table, meta = _paths(scenario)
     if not meta.exists():
         full_day_executions(scenario)
-    return json.loads(meta.read_text())
+    return Summary.from_dict(json.loads(meta.read_text()))
 
 
 def executions_per_minute(executions: pd.DataFrame, n_servers: int = 8) -> pd.DataFrame:

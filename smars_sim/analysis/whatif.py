@@ -75,16 +75,16 @@ def _row(result: Result, fixes: tuple[str, ...]) -> dict[str, Any]:
     row.update({name: name in fixes for name in AVAILABLE})
     row.update(
         {
-            "loss_usd": s["loss_usd"],
-            "executions": s["executions"],
-            "child_orders": s["child_orders"],
-            "power_peg_parents": s["parent_orders"],
-            "power_peg_minutes": s["duration_minutes"],
-            "stopped_at": s["stop"],
+            "loss_usd": s.loss_usd,
+            "executions": s.executions,
+            "child_orders": s.child_orders,
+            "power_peg_parents": s.parent_orders,
+            "power_peg_minutes": s.duration_minutes,
+            "stopped_at": s.stop,
             "stopped_by": acted[0][1] if acted else "none",
             "first_action_at": format_time(acted[0][0]) if acted else None,
             "controls": "; ".join(dict.fromkeys(label for _, label in acted)) or "none",
-            "pages": s["pages"],
+            "pages": s.pages,
         }
     )
     return row
@@ -133,7 +133,7 @@ def what_if(
     ]
     table = pd.DataFrame(rows)
     unfixed = table.loc[table["fixes"] == "none", "loss_usd"]
-    reference = float(unfixed.iloc[0]) if len(unfixed) else float(replay(base).summary["loss_usd"])
+    reference = float(unfixed.iloc[0]) if len(unfixed) else float(replay(base).summary.loss_usd)
     table.insert(
         table.columns.get_loc("loss_usd") + 1,
         "loss_pct_of_unfixed",
@@ -167,7 +167,7 @@ def kill_time_sweep(
         ``executions``, ``child_orders``, ``power_peg_minutes``, ``stopped_at``.
     """
     base = _base(scenario, scale, seed).with_(fixes=fixes)
-    unfixed = replay(base.with_(fixes=(), kill_at=None)).summary["loss_usd"]
+    unfixed = replay(base.with_(fixes=(), kill_at=None)).summary.loss_usd
     rows = []
     for at in times:
         ns = parse_time(at, what="kill time")
@@ -175,12 +175,12 @@ def kill_time_sweep(
         rows.append(
             {
                 "kill_at": format_time(ns),
-                "loss_usd": s["loss_usd"],
-                "loss_pct_of_unfixed": round(100 * s["loss_usd"] / unfixed, 3) if unfixed else None,
-                "executions": s["executions"],
-                "child_orders": s["child_orders"],
-                "power_peg_minutes": s["duration_minutes"],
-                "stopped_at": s["stop"],
+                "loss_usd": s.loss_usd,
+                "loss_pct_of_unfixed": round(100 * s.loss_usd / unfixed, 3) if unfixed else None,
+                "executions": s.executions,
+                "child_orders": s.child_orders,
+                "power_peg_minutes": s.duration_minutes,
+                "stopped_at": s.stop,
             }
         )
     return pd.DataFrame(rows)

@@ -169,50 +169,48 @@ def fidelity_rows(result: Result) -> list[FidelityRow]:
     band(
         "executions",
         "executions_min",
-        s["executions"] / scale,
+        s.executions / scale,
         4.0e6,
         4.4e6,
         _count,
         is_scaled=scaled,
     )
-    exact("symbols traded", "symbols_traded", s["symbols_traded"])
-    band("shares traded", "shares_traded_min", s["shares_traded"], 397e6, 417e6, _count)
-    relative("net long", "net_long_usd", s["long_usd"], 0.05, _money)
-    exact("net long symbols", "net_long_symbols", s["long_symbols"])
-    relative("net short", "net_short_usd", s["short_usd"], 0.05, _money)
-    exact("net short symbols", "net_short_symbols", s["short_symbols"])
-    band("realised loss", "loss_usd_min", s["loss_usd"], 460e6, 483e6, _money)
+    exact("symbols traded", "symbols_traded", s.symbols_traded)
+    band("shares traded", "shares_traded_min", s.shares_traded, 397e6, 417e6, _count)
+    relative("net long", "net_long_usd", s.long_usd, 0.05, _money)
+    exact("net long symbols", "net_long_symbols", s.long_symbols)
+    relative("net short", "net_short_usd", s.short_usd, 0.05, _money)
+    exact("net short symbols", "net_short_symbols", s.short_symbols)
+    band("realised loss", "loss_usd_min", s.loss_usd, 460e6, 483e6, _money)
     band(
         "duration (minutes)",
         "duration_minutes",
-        s["duration_minutes"],
+        s.duration_minutes,
         44,
         46,
         lambda x: f"{x:.1f}",
     )
-    exact("parent orders (via Power Peg)", "parent_orders", s["parent_orders"])
-    exact("BNET e-mails before the open", "bnet_emails", s["bnet_emails"])
+    exact("parent orders (via Power Peg)", "parent_orders", s.parent_orders)
+    exact("BNET e-mails before the open", "bnet_emails", s.bnet_emails)
     relative(
         "Knight >20% of volume, move >5%",
         "impact_20pct_5pct_symbols",
-        s["impact_20_5"],
+        s.impact_20_5,
         0.10,
         _count,
     )
     relative(
         "Knight >50% of volume, move >10%",
         "impact_50pct_10pct_symbols",
-        s["impact_50_10"],
+        s.impact_50_10,
         0.10,
         _count,
     )
-    band(
-        "busted symbols (>=30% from the open)", "busted_symbols", s["busted_symbols"], 4, 8, _count
-    )
+    band("busted symbols (>=30% from the open)", "busted_symbols", s.busted_symbols, 4, 8, _count)
 
     # Context, not headlines.
     rate = figure("loss_rate_usd_per_min")
-    per_minute = s["loss_usd"] / s["duration_minutes"] if s["duration_minutes"] else 0.0
+    per_minute = s.loss_usd / s.duration_minutes if s.duration_minutes else 0.0
     rows.append(
         FidelityRow(
             "loss per minute (average)",

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from .engine import Simulation
     from .scenario import Scenario
 
-__all__ = ["Result", "execution_digest"]
+__all__ = ["Result", "Summary", "execution_digest"]
 
 #: Clearly-erroneous rule used by NYSE on 1 Aug 2012: trades 30% or more from the open.
 BUST_PCT = 30.0
@@ -51,13 +51,95 @@ def execution_digest(journal: array, children: array, parents: list[ParentOrder]
     return digest.hexdigest()
 
 
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """The headline figures of one replay, each computed from the logs (see ``_summarise``).
+
+    Which of them the model is given, which a calibrated parameter tunes and which
+    the mechanism produces is said per figure in ``smars-sim fidelity``.
+
+    Attributes:
+        scenario: Scenario name.
+        seed: The replay's seed.
+        scale: The replay's resolution.
+        fixes: Fixes in force.
+        servers: Number of SMARS servers.
+        stale_servers: Servers the deploy missed.
+        parent_orders: Parent orders that Power Peg worked.
+        parent_orders_received: Retail parent orders received.
+        child_orders: Child orders sent.
+        executions: Executions.
+        symbols_traded: Symbols with at least one execution.
+        shares_traded: Shares executed.
+        long_usd: Net long value at the last trade, dollars.
+        long_symbols: Symbols held long at the end.
+        short_usd: Net short value at the last trade, dollars.
+        short_symbols: Symbols held short at the end.
+        loss_usd: The realised loss once the position is sold in the evening basket,
+            dollars (``smars_sim.core.pnl.realised_loss_usd``).
+        start: First Power Peg child order (``HH:MM:SS.mmm``), or None.
+        stop: Last Power Peg child order, or None.
+        duration_minutes: Minutes from ``start`` to ``stop`` (0 when Power Peg never ran).
+        bnet_emails: Automated BNET e-mails sent.
+        pages: Pages sent by automated controls.
+        impact_20_5: Symbols with Knight over 20% of volume and a move over 5%.
+        impact_50_10: Symbols with Knight over 50% of volume and a move over 10%.
+        busted_symbols: Symbols with a trade 30% or more from the open in the window.
+        execution_digest: sha256 of the executions (see :func:`execution_digest`).
+    """
+
+    scenario: str
+    seed: int
+    scale: float
+    fixes: tuple[str, ...]
+    servers: int
+    stale_servers: tuple[int, ...]
+    parent_orders: int
+    parent_orders_received: int
+    child_orders: int
+    executions: int
+    symbols_traded: int
+    shares_traded: int
+    long_usd: float
+    long_symbols: int
+    short_usd: float
+    short_symbols: int
+    loss_usd: float
+    start: str | None
+    stop: str | None
+    duration_minutes: float
+    bnet_emails: int
+    pages: int
+    impact_20_5: int
+    impact_50_10: int
+    busted_symbols: int
+    execution_digest: str
+
+    def as_dict(self) -> dict[str, Any]:
+        """The figures as a plain dict (lists for tuples), e.g. for JSON."""
+        out: dict[str, Any] = {}
+        for name in self.__dataclass_fields__:
+            value = getattr(self, name)
+            out[name] = list(value) if isinstance(value, tuple) else value
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Summary:
+        """The inverse of :meth:`as_dict` (e.g. read back from JSON)."""
+        fields: dict[str, Any] = {
+            name: tuple(value) if isinstance(value, list) else value
+            for name, value in data.items()
+        }
+        return cls(**fields)
+
+
 @dataclass(slots=True)
 class Result:
     """The outcome of one replay.
 
     Attributes:
         scenario: The scenario replayed.
-        summary: Headline figures (see :meth:`summary_keys`).
+        summary: The headline figures (:class:`Summary`).
         symbols: Tickers, by symbol index.
         synthetic: Whether each symbol is synthetic.
         parents: Every parent order, with its final state.
@@ -80,7 +162,7 @@ class Result:
     """
 
     scenario: Scenario
-    summary: dict[str, Any]
+    summary: Summary
     symbols: list[str]
     synthetic: list[bool]
     parents: list[ParentOrder]
@@ -125,7 +207,7 @@ class Result:
         parents = sorted(fleet.parents.values(), key=lambda p: p.id)
         result = cls(
             scenario=s,
-            summary={},
+            summary=None,  # type: ignore[arg-type]  # set just below
             symbols=[spec.ticker for spec in s.symbols],
             synthetic=[spec.synthetic for spec in s.symbols],
             parents=parents,
@@ -148,7 +230,7 @@ class Result:
         result.summary = result._summarise(sim)
         return result
 
-    def _summarise(self, sim: Simulation) -> dict[str, Any]:
+    def _summarise(self, sim: Simulation) -> Summary:
         s = self.scenario
         fleet = sim.fleet
         ledger = fleet.ledger
@@ -170,36 +252,36 @@ class Result:
         )
         traded = [i for i, shares in enumerate(ledger.traded) if shares]
         impact = self.impact_counts()
-        return {
-            "scenario": s.name,
-            "seed": s.seed,
-            "scale": s.scale,
-            "fixes": list(s.fixes),
-            "servers": s.servers,
-            "stale_servers": list(s.stale_servers),
-            "parent_orders": len(peg),
-            "parent_orders_received": sum(1 for p in self.parents if p.retail),
-            "child_orders": len(self.children) // len(CHILD_FIELDS),
-            "executions": len(journal) // len(EXEC_FIELDS),
-            "symbols_traded": len(traded),
-            "shares_traded": sum(journal[EXEC_FIELDS.index("qty") :: len(EXEC_FIELDS)]),
-            "long_usd": round(long_usd, 2),
-            "long_symbols": long_symbols,
-            "short_usd": round(short_usd, 2),
-            "short_symbols": short_symbols,
-            "loss_usd": round(-realised / 100, 2),
-            "start": format_time(start, ms=True) if start is not None else None,
-            "stop": format_time(stop, ms=True) if stop is not None else None,
-            "duration_minutes": round((stop - start) / 60e9, 2)
+        return Summary(
+            scenario=s.name,
+            seed=s.seed,
+            scale=s.scale,
+            fixes=tuple(s.fixes),
+            servers=s.servers,
+            stale_servers=tuple(s.stale_servers),
+            parent_orders=len(peg),
+            parent_orders_received=sum(1 for p in self.parents if p.retail),
+            child_orders=len(self.children) // len(CHILD_FIELDS),
+            executions=len(journal) // len(EXEC_FIELDS),
+            symbols_traded=len(traded),
+            shares_traded=sum(journal[EXEC_FIELDS.index("qty") :: len(EXEC_FIELDS)]),
+            long_usd=round(long_usd, 2),
+            long_symbols=long_symbols,
+            short_usd=round(short_usd, 2),
+            short_symbols=short_symbols,
+            loss_usd=round(-realised / 100, 2),
+            start=format_time(start, ms=True) if start is not None else None,
+            stop=format_time(stop, ms=True) if stop is not None else None,
+            duration_minutes=round((stop - start) / 60e9, 2)
             if start is not None and stop is not None
             else 0.0,
-            "bnet_emails": len(self.emails),
-            "pages": len(self.pages),
-            "impact_20_5": impact[0],
-            "impact_50_10": impact[1],
-            "busted_symbols": impact[2],
-            "execution_digest": execution_digest(journal, self.children, self.parents),
-        }
+            bnet_emails=len(self.emails),
+            pages=len(self.pages),
+            impact_20_5=impact[0],
+            impact_50_10=impact[1],
+            busted_symbols=impact[2],
+            execution_digest=execution_digest(journal, self.children, self.parents),
+        )
 
     # -------------------------------------------------------------- analysis
     def basket_price(self, symbol: int) -> float:

@@ -35,6 +35,7 @@ import altair as alt
 import ipywidgets as W
 import pandas as pd
 
+from ..analysis.runs import notebook_scenario, run
 from ..core.builds import FLAG, Build, old_build, rlp_build
 from ..core.clock import OPEN_NS, SECOND_NS, format_time, parse_time
 from ..core.engine import Simulation
@@ -47,14 +48,7 @@ from ..fixes import flag_registry as flags
 from ..fixes import verified_deploy as deploy
 from ..fixes.kill_switch import RiskLimits
 from ..ui.console import ConsoleModel
-from ..ui.widgets import (
-    ChartView,
-    Panel,
-    html_table,
-    notebook_scenario,
-    run,
-    text_table,
-)
+from ..ui.panel import ChartView, Panel, html_table, text_table
 from ..viz import charts as C
 
 __all__ = [
@@ -134,8 +128,8 @@ def base_scenario(**overrides: Any) -> Scenario:
 # --------------------------------------------------------------------------
 def minutes_to_stop(result: Result) -> float:
     """Minutes from the 09:30 open to the last Power Peg child order (0 if it never ran)."""
-    stop = result.summary.get("stop")
-    if not stop or not result.summary.get("parent_orders"):
+    stop = result.summary.stop
+    if not stop or not result.summary.parent_orders:
         return 0.0
     return round(max(0, parse_time(stop) - OPEN_NS) / (60 * SECOND_NS), 2)
 
@@ -187,11 +181,11 @@ def outcome(result: Result) -> dict[str, Any]:
     events = control_events(result)
     first = events[0] if events else None
     return {
-        "loss_usd": s["loss_usd"],
-        "loss": C.usd(s["loss_usd"]),
-        "executions": s["executions"],
-        "child_orders": s["child_orders"],
-        "power_peg_parents": s["parent_orders"],
+        "loss_usd": s.loss_usd,
+        "loss": C.usd(s.loss_usd),
+        "executions": s.executions,
+        "child_orders": s.child_orders,
+        "power_peg_parents": s.parent_orders,
         "minutes_to_stop": minutes_to_stop(result),
         "first_control": first[1] if first else "none",
         "first_control_at": _when(first[0]) if first else "",
@@ -1829,7 +1823,7 @@ class KillSwitchLab(Panel):
                 {
                     "delay_min": m,
                     "minutes_to_stop": minutes_to_stop(r),
-                    "loss_usd": r.summary["loss_usd"],
+                    "loss_usd": r.summary.loss_usd,
                     "what": "kill switch pressed by a person",
                 }
             )
@@ -1854,7 +1848,7 @@ class KillSwitchLab(Panel):
             {
                 "what": AS_IT_HAPPENED,
                 "minutes_to_stop": minutes_to_stop(ref),
-                "loss_usd": ref.summary["loss_usd"],
+                "loss_usd": ref.summary.loss_usd,
             }
         )
         mine = self.manual()
@@ -1862,7 +1856,7 @@ class KillSwitchLab(Panel):
             {
                 "what": f"your kill after {self.delay.value} min",
                 "minutes_to_stop": minutes_to_stop(mine),
-                "loss_usd": mine.summary["loss_usd"],
+                "loss_usd": mine.summary.loss_usd,
             }
         )
         auto = self.automated()
@@ -1871,7 +1865,7 @@ class KillSwitchLab(Panel):
                 {
                     "what": "your automated limits",
                     "minutes_to_stop": minutes_to_stop(auto),
-                    "loss_usd": auto.summary["loss_usd"],
+                    "loss_usd": auto.summary.loss_usd,
                 }
             )
         return pd.DataFrame(rows)

@@ -218,15 +218,15 @@ def _guards_the_day(registry_class: Any, scenario_name: str) -> str:
         f"after {key!r} was retired, the RLP release could still bind it: "
         f"Registry.bind({key!r}, ...) must refuse a tombstoned key."
     )
-    peg = result.summary["parent_orders"]
+    peg = result.summary.parent_orders
     assert peg == 0, (
         f"with your registry guarding the fleet, operations turned the retired {key!r} on "
-        f"and Power Peg worked {peg} orders (loss ${result.summary['loss_usd']:,.0f}). "
+        f"and Power Peg worked {peg} orders (loss ${result.summary.loss_usd:,.0f}). "
         "Registry.set must refuse a tombstoned key, and is_on must say False."
     )
     return (
         f"{describe(scenario_name)}: the bind and the flag change were refused, Power Peg never "
-        f"ran (loss ${result.summary['loss_usd']:,.0f})"
+        f"ran (loss ${result.summary.loss_usd:,.0f})"
     )
 
 

@@ -226,19 +226,19 @@ def _vulture_advice(finding: str) -> str:
 def _same_as(route_rlp: Any, scenario_name: str, fixes: tuple[str, ...], what: str) -> str:
     mine = replay_with_router(route_rlp, scenario_name)
     reference = replayed(scenario_name, fixes)
-    peg = mine.summary["parent_orders"]
+    peg = mine.summary.parent_orders
     assert peg == 0, (
         f"on {describe(scenario_name)}, Power Peg still worked {peg} orders with your router "
-        f"(loss ${mine.summary['loss_usd']:,.0f})."
+        f"(loss ${mine.summary.loss_usd:,.0f})."
     )
     a, b = mine.summary, reference.summary
-    assert a["execution_digest"] == b["execution_digest"], (
+    assert a.execution_digest == b.execution_digest, (
         f"on {describe(scenario_name)}, your router's replay differs from {what}: "
-        f"{a['child_orders']:,} child orders and {a['executions']:,} executions, expected "
-        f"{b['child_orders']:,} and {b['executions']:,}. Delete only Power Peg and the branch "
+        f"{a.child_orders:,} child orders and {a.executions:,} executions, expected "
+        f"{b.child_orders:,} and {b.executions:,}. Delete only Power Peg and the branch "
         "that calls it; leave standard, rlp and route_rlp as they were."
     )
-    return f"{describe(scenario_name)}: {what}, loss ${a['loss_usd']:,.0f}"
+    return f"{describe(scenario_name)}: {what}, loss ${a.loss_usd:,.0f}"
 
 
 # --------------------------------------------------------------------------

@@ -195,7 +195,7 @@ class Guarded:
     @property
     def loss_usd(self) -> float:
         """The day's loss (positive = lost)."""
-        return float(self.result.summary["loss_usd"])
+        return float(self.result.summary.loss_usd)
 
     def __str__(self) -> str:
         kill = f"kill switch at {self.killed_at}" if self.killed_at else "no kill"
@@ -231,7 +231,7 @@ def replay_with_policy(policy_class: Any, scenario_name: str = "small") -> Guard
 
 def _caps(policy_class: Any, scenario_name: str) -> str:
     guarded = replay_with_policy(policy_class, scenario_name)
-    unguarded = replayed(scenario_name).summary["loss_usd"]
+    unguarded = replayed(scenario_name).summary.loss_usd
     assert guarded.loss_usd < LOSS_BUDGET_USD, (
         f"{guarded}: over the ${LOSS_BUDGET_USD:,.0f} budget (${unguarded:,.0f} with no policy). "
         "Power Peg keeps sending orders for parents that are already filled: compare the shares "
@@ -250,8 +250,8 @@ def _leaves_alone(policy_class: Any, scenario_name: str) -> str:
         f"your policy pressed the kill switch at {guarded.killed_at} on a normal day: a false "
         "kill stops every client's trading. What did your rule see that a normal day also has?"
     )
-    expected = replayed(scenario_name).summary["execution_digest"]
-    assert guarded.result.summary["execution_digest"] == expected, (
+    expected = replayed(scenario_name).summary.execution_digest
+    assert guarded.result.summary.execution_digest == expected, (
         "your policy changed the executions of a normal day without rejecting or killing "
         "anything; it must only observe (do not change the orders it is shown)."
     )

@@ -28,13 +28,14 @@ import altair as alt
 import ipywidgets as W
 import pandas as pd
 
+from ..analysis.runs import NOTEBOOK_SCALE
 from ..core.clock import OPEN_NS, SECOND_NS, format_time, parse_time
 from ..core.record import figure
 from ..core.result import Result
 from ..core.scenario import Scenario
 from ..viz import charts as C
 from .console import DEFAULT_SPEED, SPEEDS, TICK_MS, ConsoleModel, default_scenario
-from .widgets import NOTEBOOK_SCALE, ChartView, Panel, html_table, text_table
+from .panel import ChartView, Panel, html_table, text_table
 
 __all__ = ["Action", "GameDay", "GameDayModel", "Score"]
 
@@ -210,14 +211,14 @@ class GameDayModel(ConsoleModel):
         """The score (the game is finished first if it is not over)."""
         r = self.finish()
         s = r.summary
-        stop = s.get("stop")
+        stop = s.stop
         minutes = 0.0
-        if stop and s.get("parent_orders"):
+        if stop and s.parent_orders:
             minutes = round((parse_time(stop) - OPEN_NS) / (60 * SECOND_NS), 2)
         first = (
             round(max(0, self.log[0].time - OPEN_NS) / (60 * SECOND_NS), 2) if self.log else None
         )
-        return Score(s["loss_usd"], minutes, stop, s["executions"], len(self.log), first)
+        return Score(s.loss_usd, minutes, stop, s.executions, len(self.log), first)
 
     # ----------------------------------------------------------- debrief
     def debrief(self) -> str:

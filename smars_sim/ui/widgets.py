@@ -12,7 +12,6 @@ cached, so every control answers well within a second.
 
 from __future__ import annotations
 
-import html
 import random
 import sys
 from collections.abc import Callable, Sequence
@@ -25,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from ..analysis import forensics as F
+from ..analysis.runs import NOTEBOOK_SCALE, day, normal_morning, notebook_scenario, run
 from ..core.builds import FLAG, Build, old_build, rlp_build
 from ..core.clock import OPEN_NS, SECOND_NS, format_time, parse_time
 from ..core.engine import Simulation
@@ -32,6 +32,16 @@ from ..core.fleet import CHILD_FIELDS, ParentOrder
 from ..core.result import Result
 from ..core.scenario import Scenario
 from ..viz import charts as C
+from .panel import (
+    ChartView,
+    Panel,
+    _esc,
+    chart_widget,
+    html_table,
+    md,
+    show,
+    text_table,
+)
 
 __all__ = [
     "NOTEBOOK_SCALE",
@@ -58,187 +68,6 @@ __all__ = [
     "server_share_view",
     "show",
 ]
-
-#: The scale every notebook replays at: 1% of the child orders, each 100 times bigger,
-#: so shares and dollars match the full-size day while a replay takes well under a second.
-NOTEBOOK_SCALE = 0.01
-#: Where a learner finds the fix when widgets show as text.
-SETUP_HELP = "docs/setup.md, section 4"
-
-
-# --------------------------------------------------------------------------
-# Replays, cached
-# --------------------------------------------------------------------------
-_RESULTS: dict[str, Result] = {}
-_CACHE_SIZE = 24
-
-
-def run(scenario: Scenario) -> Result:
-    """Replay a scenario, or return the cached result of an identical one."""
-    key = repr(scenario)
-    result = _RESULTS.pop(key, None)
-    if result is None:
-        from ..core.engine import replay
-
-        result = replay(scenario)
-    _RESULTS[key] = result  # most recently used last
-    while len(_RESULTS) > _CACHE_SIZE:
-        del _RESULTS[next(iter(_RESULTS))]
-    return result
-
-
-def notebook_scenario(**overrides: Any) -> Scenario:
-    """``Scenario.aug1_2012`` at :data:`NOTEBOOK_SCALE` (any field may be overridden)."""
-    overrides.setdefault("scale", NOTEBOOK_SCALE)
-    return Scenario.aug1_2012(**overrides)
-
-
-def day(**overrides: Any) -> Result:
-    """The replay of 1 August 2012 at notebook scale (cached)."""
-    return run(notebook_scenario(**overrides))
-
-
-def normal_morning(base: Scenario) -> Scenario:
-    """The same morning with every server updated, and so no rollback and no stop."""
-    return base.with_(stale_servers=(), rollback_at=None, stop_all_at=None, halt_at=None)
-
-
-# --------------------------------------------------------------------------
-# Display helpers
-# --------------------------------------------------------------------------
-def md(text: str) -> Any:
-    """Markdown for a notebook cell's output, with every ``$`` escaped.
-
-    JupyterLab typesets the text between two dollar signs as maths, so
-    "$3.5B and $3.15B" would come out garbled. A single backslash is not enough:
-    the Markdown renderer consumes it before MathJax runs. Two backslashes leave
-    MathJax one escape, and the page shows a plain "$" (checked in JupyterLab 4.6).
-    """
-    from IPython.display import Markdown
-
-    return Markdown(text.replace("\\$", "$").replace("$", "\\\\$"))
-
-
-def chart_widget(chart: alt.TopLevelMixin) -> alt.JupyterChart:
-    """An interactive chart widget whose JavaScript is bundled locally (no CDN)."""
-    alt.JupyterChart.enable_offline(True)
-    return alt.JupyterChart(cast(Any, chart))
-
-
-def _esc(value: object) -> str:
-    return html.escape(str(value))
-
-
-def html_table(rows: Sequence[dict[str, object]], columns: Sequence[str] | None = None) -> str:
-    """A small HTML table (values escaped)."""
-    if not rows:
-        return "<p><i>(nothing yet)</i></p>"
-    columns = list(columns or rows[0].keys())
-    head = "".join(f"<th style='text-align:left;padding:2px 8px'>{_esc(c)}</th>" for c in columns)
-    body = "".join(
-        "<tr>"
-        + "".join(f"<td style='padding:2px 8px'>{_esc(r.get(c, ''))}</td>" for c in columns)
-        + "</tr>"
-        for r in rows
-    )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def text_table(rows: Sequence[dict[str, object]], columns: Sequence[str] | None = None) -> str:
-    """The same rows as aligned plain text (for printing in a notebook cell)."""
-    if not rows:
-        return "(none)"
-    columns = list(columns or rows[0].keys())
-    cells = [[str(c) for c in columns]] + [[str(r.get(c, "")) for c in columns] for r in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
-    return "\n".join(
-        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-        for row in cells
-    )
-
-
-def _chart_caption(chart: Any) -> str:
-    title = getattr(chart, "title", alt.Undefined)
-    if isinstance(title, alt.TitleParams):
-        text = title.text if title.text is not alt.Undefined else ""
-        sub = title.subtitle if title.subtitle is not alt.Undefined else ""
-        if isinstance(sub, list):
-            sub = " ".join(sub)
-        return f"{text}: {sub}" if sub else str(text)
-    return "" if title is alt.Undefined else str(title)
-
-
-class Panel:
-    """Base class: a widget tree plus a plain-text description of its state.
-
-    Displaying a panel shows its widgets. Where widgets cannot be shown, the
-    notebook shows the text fallback instead, which says how to fix that.
-    """
-
-    name = "panel"
-    widget: W.Widget
-
-    def describe(self) -> str:
-        """The panel's state as plain text."""
-        return ""
-
-    def fallback_text(self) -> str:
-        """What a notebook shows if the widgets cannot be displayed."""
-        return (
-            f"[{self.name}: interactive widgets. If you can read this line instead of the "
-            f"controls, widgets are not displaying: see {SETUP_HELP}.]"
-        )
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        bundle = self.widget._repr_mimebundle_(include=include, exclude=exclude)
-        data = dict(bundle[0] if isinstance(bundle, tuple) else bundle or {})
-        data["text/plain"] = self.fallback_text()
-        return data
-
-
-class ChartView(Panel):
-    """One chart widget with its takeaway (the chart's subtitle) and a text fallback."""
-
-    name = "chart"
-
-    def __init__(self, chart: alt.TopLevelMixin) -> None:
-        self.chart = chart_widget(chart)
-        self.widget = W.VBox([self.chart])
-
-    def update(self, chart: alt.TopLevelMixin) -> None:
-        """Replace the chart."""
-        self.chart.chart = cast(Any, chart)
-
-    @property
-    def data(self) -> pd.DataFrame | None:
-        """The chart's data (of its first data-carrying layer)."""
-        return _chart_data(self.chart.chart)
-
-    def describe(self) -> str:
-        return _chart_caption(self.chart.chart)
-
-    def fallback_text(self) -> str:
-        return (
-            f"[chart] {self.describe()}\n[If you can read this instead of the chart, "
-            f"widgets are not displaying: see {SETUP_HELP}.]"
-        )
-
-
-def _chart_data(chart: Any) -> pd.DataFrame | None:
-    data = getattr(chart, "data", alt.Undefined)
-    if isinstance(data, pd.DataFrame):
-        return data
-    for attr in ("layer", "hconcat", "vconcat", "concat"):
-        for sub in getattr(chart, attr, None) or []:
-            found = _chart_data(sub)
-            if found is not None:
-                return found
-    return None
-
-
-def show(chart: alt.TopLevelMixin) -> ChartView:
-    """Display a chart as an offline widget with its takeaway as text fallback."""
-    return ChartView(chart)
 
 
 # --------------------------------------------------------------------------
@@ -951,9 +780,9 @@ class DeployDay(Panel):
         label = "missed: " + (", ".join(map(str, missed)) if missed else "none")
         row = {
             "fleet": label,
-            "loss_usd_m": round(s["loss_usd"] / 1e6, 3),
-            "bnet_emails": s["bnet_emails"],
-            "child_orders": s["child_orders"],
+            "loss_usd_m": round(s.loss_usd / 1e6, 3),
+            "bnet_emails": s.bnet_emails,
+            "child_orders": s.child_orders,
         }
         self.runs = [r for r in self.runs if r["fleet"] != label] + [row]
         self.outcome.value = _esc(self.outcome_text(result))
@@ -966,8 +795,8 @@ class DeployDay(Panel):
         missed = self.missed()
         where = f"servers missed: {', '.join(map(str, missed))}" if missed else "no server missed"
         return (
-            f"{where}. Power Peg ran for {s['parent_orders']} parent orders; "
-            f"{s['bnet_emails']} BNET e-mails before the open; loss {C.usd(s['loss_usd'])}."
+            f"{where}. Power Peg ran for {s.parent_orders} parent orders; "
+            f"{s.bnet_emails} BNET e-mails before the open; loss {C.usd(s.loss_usd)}."
         )
 
     def _runs_chart(self) -> alt.TopLevelMixin:
@@ -1340,7 +1169,7 @@ def loss_and_alerts(result: Result) -> alt.TopLevelMixin:
     bottom = C.pnl_line(pnl, scale=scale, width=560, height=170)
     takeaway = (
         f"{before} e-mails before the open, {after} after, and no automated alert once "
-        f"trading began. The loss locked in reaches {C.usd(result.summary['loss_usd'])}; "
+        f"trading began. The loss locked in reaches {C.usd(result.summary.loss_usd)}; "
         f"marked at the last trade, the same positions show {C.usd(screen)}."
     )
     return alt.vconcat(
@@ -1503,7 +1332,7 @@ class AlertDesigner(Panel):
 # --------------------------------------------------------------------------
 def minutes_to_stop(result: Result) -> float | None:
     """Minutes from the open to the last Power Peg child order (``None`` if it never ran)."""
-    stop = result.summary.get("stop")
+    stop = result.summary.stop
     if not stop:
         return None
     return round((parse_time(stop) - OPEN_NS) / (60 * SECOND_NS), 2)
@@ -1630,7 +1459,7 @@ class Responder(Panel):
         r = result or self.result()
         running = [s.id for s in self.sim.fleet.servers if s.running]
         text = (
-            f"{format_time(self.sim.now)}: loss so far {C.usd(r.summary['loss_usd'])} "
+            f"{format_time(self.sim.now)}: loss so far {C.usd(r.summary.loss_usd)} "
             f"(at the evening basket price); "
             f"{len(running)} of {len(self.sim.fleet.servers)} servers running."
         )
@@ -1663,7 +1492,7 @@ class Responder(Panel):
             scale=scale,
             width=520,
             height=120,
-            takeaway=f"Loss locked in: {C.usd(r.summary['loss_usd'])} (evening basket price).",
+            takeaway=f"Loss locked in: {C.usd(r.summary.loss_usd)} (evening basket price).",
         )
         return alt.vconcat(
             C.order_rate(rates, scale=scale, width=520, height=140, takeaway=f"Up to {now}."),
@@ -1798,10 +1627,10 @@ class PlanComparison(Panel):
                     {
                         "plan": plan.label,
                         "kind": kind,
-                        "loss_usd_m": round(r.summary["loss_usd"] / 1e6, 3),
-                        "loss": C.usd(r.summary["loss_usd"]),
+                        "loss_usd_m": round(r.summary.loss_usd / 1e6, 3),
+                        "loss": C.usd(r.summary.loss_usd),
                         "minutes_to_stop": minutes if minutes is not None else 0.0,
-                        "child_orders": r.summary["child_orders"],
+                        "child_orders": r.summary.child_orders,
                     }
                 )
         return rows

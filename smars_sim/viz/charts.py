@@ -246,7 +246,7 @@ def pnl_data(result: Result) -> pd.DataFrame:
     * :data:`LOCKED_IN`: cash plus the position held at that moment, valued at the
       price the whole position fetched when it was sold as one basket after the close.
       It is the loss the trades made so far went on to cost; at the end of the run it
-      equals the day's loss (``-Result.summary["loss_usd"]``).
+      equals the day's loss (``-Result.summary.loss_usd``).
     * :data:`LAST_TRADE`: positions marked at each stock's last trade, as a position
       screen would show them during the run (inflated by Knight's own buying and
       selling, which had pushed those prices).

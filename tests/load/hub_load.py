@@ -56,7 +56,7 @@ _t0 = _t.perf_counter()
 from smars_sim import Scenario, replay
 _r = replay(Scenario.aug1_2012(scale=0.01))
 _s = _r.summary
-print("REPLAY", _s["execution_digest"], _s["loss_usd"], round(_t.perf_counter() - _t0, 3))
+print("REPLAY", _s.execution_digest, _s.loss_usd, round(_t.perf_counter() - _t0, 3))
 """
 
 

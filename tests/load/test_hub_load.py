@@ -56,6 +56,6 @@ def test_ten_learners_replay_and_run_a_notebook_at_once(tmp_path: Path) -> None:
     assert proc.returncode == 0 and figures["succeeded"] == LEARNERS, (
         f"{failed or figures.get('error')}\n--- end of the hub's log ---\n{evidence}"
     )
-    expected = replay(Scenario.aug1_2012(scale=0.01)).summary["execution_digest"]
+    expected = replay(Scenario.aug1_2012(scale=0.01)).summary.execution_digest
     assert figures["digests"] == [expected]  # every learner's replay is the same replay
     assert all(lr["notebook_cells"] == figures["notebook_cells"] for lr in figures["per_learner"])

@@ -1,0 +1,55 @@
+"""Replays for the course, cached: the notebook scale, the day, and an ordinary morning.
+
+Every panel and notebook replays through :func:`run`, so the same scenario asked for
+twice (a slider moved back and forth) is replayed once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..core.result import Result
+from ..core.scenario import Scenario
+
+__all__ = ["NOTEBOOK_SCALE", "day", "normal_morning", "notebook_scenario", "run"]
+
+#: The scale every notebook replays at: 1% of the child orders, each 100 times bigger,
+#: so shares and dollars match the full-size day while a replay takes well under a second.
+NOTEBOOK_SCALE = 0.01
+
+
+# --------------------------------------------------------------------------
+# Replays, cached
+# --------------------------------------------------------------------------
+_RESULTS: dict[str, Result] = {}
+_CACHE_SIZE = 24
+
+
+def run(scenario: Scenario) -> Result:
+    """Replay a scenario, or return the cached result of an identical one."""
+    key = repr(scenario)
+    result = _RESULTS.pop(key, None)
+    if result is None:
+        from ..core.engine import replay
+
+        result = replay(scenario)
+    _RESULTS[key] = result  # most recently used last
+    while len(_RESULTS) > _CACHE_SIZE:
+        del _RESULTS[next(iter(_RESULTS))]
+    return result
+
+
+def notebook_scenario(**overrides: Any) -> Scenario:
+    """``Scenario.aug1_2012`` at :data:`NOTEBOOK_SCALE` (any field may be overridden)."""
+    overrides.setdefault("scale", NOTEBOOK_SCALE)
+    return Scenario.aug1_2012(**overrides)
+
+
+def day(**overrides: Any) -> Result:
+    """The replay of 1 August 2012 at notebook scale (cached)."""
+    return run(notebook_scenario(**overrides))
+
+
+def normal_morning(base: Scenario) -> Scenario:
+    """The same morning with every server updated, and so no rollback and no stop."""
+    return base.with_(stale_servers=(), rollback_at=None, stop_all_at=None, halt_at=None)

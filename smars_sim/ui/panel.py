@@ -1,0 +1,169 @@
+"""The base of every widget panel, and the display helpers the panels share.
+
+A panel is a widget tree plus a plain-text :meth:`Panel.describe` of its state, so a
+notebook cell (and the tests) can click a button or move a slider and print what
+changed, without a browser. Charts are altair ``JupyterChart`` widgets in offline mode
+(the JavaScript comes from ``vl-convert``, never from a CDN).
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from typing import Any, cast
+
+import altair as alt
+import ipywidgets as W
+import pandas as pd
+
+__all__ = [
+    "SETUP_HELP",
+    "ChartView",
+    "Panel",
+    "chart_widget",
+    "html_table",
+    "md",
+    "show",
+    "text_table",
+]
+
+#: Where a learner finds the fix when widgets show as text.
+SETUP_HELP = "docs/setup.md, section 4"
+
+
+# --------------------------------------------------------------------------
+# Display helpers
+# --------------------------------------------------------------------------
+def md(text: str) -> Any:
+    """Markdown for a notebook cell's output, with every ``$`` escaped.
+
+    JupyterLab typesets the text between two dollar signs as maths, so
+    "$3.5B and $3.15B" would come out garbled. A single backslash is not enough:
+    the Markdown renderer consumes it before MathJax runs. Two backslashes leave
+    MathJax one escape, and the page shows a plain "$" (checked in JupyterLab 4.6).
+    """
+    from IPython.display import Markdown
+
+    return Markdown(text.replace("\\$", "$").replace("$", "\\\\$"))
+
+
+def chart_widget(chart: alt.TopLevelMixin) -> alt.JupyterChart:
+    """An interactive chart widget whose JavaScript is bundled locally (no CDN)."""
+    alt.JupyterChart.enable_offline(True)
+    return alt.JupyterChart(cast(Any, chart))
+
+
+def _esc(value: object) -> str:
+    return html.escape(str(value))
+
+
+def html_table(rows: Sequence[dict[str, object]], columns: Sequence[str] | None = None) -> str:
+    """A small HTML table (values escaped)."""
+    if not rows:
+        return "<p><i>(nothing yet)</i></p>"
+    columns = list(columns or rows[0].keys())
+    head = "".join(f"<th style='text-align:left;padding:2px 8px'>{_esc(c)}</th>" for c in columns)
+    body = "".join(
+        "<tr>"
+        + "".join(f"<td style='padding:2px 8px'>{_esc(r.get(c, ''))}</td>" for c in columns)
+        + "</tr>"
+        for r in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def text_table(rows: Sequence[dict[str, object]], columns: Sequence[str] | None = None) -> str:
+    """The same rows as aligned plain text (for printing in a notebook cell)."""
+    if not rows:
+        return "(none)"
+    columns = list(columns or rows[0].keys())
+    cells = [[str(c) for c in columns]] + [[str(r.get(c, "")) for c in columns] for r in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
+    return "\n".join(
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in cells
+    )
+
+
+def _chart_caption(chart: Any) -> str:
+    title = getattr(chart, "title", alt.Undefined)
+    if isinstance(title, alt.TitleParams):
+        text = title.text if title.text is not alt.Undefined else ""
+        sub = title.subtitle if title.subtitle is not alt.Undefined else ""
+        if isinstance(sub, list):
+            sub = " ".join(sub)
+        return f"{text}: {sub}" if sub else str(text)
+    return "" if title is alt.Undefined else str(title)
+
+
+class Panel:
+    """Base class: a widget tree plus a plain-text description of its state.
+
+    Displaying a panel shows its widgets. Where widgets cannot be shown, the
+    notebook shows the text fallback instead, which says how to fix that.
+    """
+
+    name = "panel"
+    widget: W.Widget
+
+    def describe(self) -> str:
+        """The panel's state as plain text."""
+        return ""
+
+    def fallback_text(self) -> str:
+        """What a notebook shows if the widgets cannot be displayed."""
+        return (
+            f"[{self.name}: interactive widgets. If you can read this line instead of the "
+            f"controls, widgets are not displaying: see {SETUP_HELP}.]"
+        )
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        bundle = self.widget._repr_mimebundle_(include=include, exclude=exclude)
+        data = dict(bundle[0] if isinstance(bundle, tuple) else bundle or {})
+        data["text/plain"] = self.fallback_text()
+        return data
+
+
+class ChartView(Panel):
+    """One chart widget with its takeaway (the chart's subtitle) and a text fallback."""
+
+    name = "chart"
+
+    def __init__(self, chart: alt.TopLevelMixin) -> None:
+        self.chart = chart_widget(chart)
+        self.widget = W.VBox([self.chart])
+
+    def update(self, chart: alt.TopLevelMixin) -> None:
+        """Replace the chart."""
+        self.chart.chart = cast(Any, chart)
+
+    @property
+    def data(self) -> pd.DataFrame | None:
+        """The chart's data (of its first data-carrying layer)."""
+        return _chart_data(self.chart.chart)
+
+    def describe(self) -> str:
+        return _chart_caption(self.chart.chart)
+
+    def fallback_text(self) -> str:
+        return (
+            f"[chart] {self.describe()}\n[If you can read this instead of the chart, "
+            f"widgets are not displaying: see {SETUP_HELP}.]"
+        )
+
+
+def _chart_data(chart: Any) -> pd.DataFrame | None:
+    data = getattr(chart, "data", alt.Undefined)
+    if isinstance(data, pd.DataFrame):
+        return data
+    for attr in ("layer", "hconcat", "vconcat", "concat"):
+        for sub in getattr(chart, attr, None) or []:
+            found = _chart_data(sub)
+            if found is not None:
+                return found
+    return None
+
+
+def show(chart: alt.TopLevelMixin) -> ChartView:
+    """Display a chart as an offline widget with its takeaway as text fallback."""
+    return ChartView(chart)
