@@ -74,7 +74,8 @@ def test_the_invariant_checker_catches_tampering(small, tamper):
             tamper, "long_symbols"
         )
         bad = _tampered(
-            small, summary=dataclasses.replace(small.summary, **{key: getattr(small.summary, key) + 1})
+            small,
+            summary=dataclasses.replace(small.summary, **{key: getattr(small.summary, key) + 1}),
         )
     elif tamper == "early_halt":
         halt = TimelineEntry(parse_time("09:31"), "test", "halt all servers", 0, "")

@@ -127,8 +127,7 @@ class Summary:
     def from_dict(cls, data: dict[str, Any]) -> Summary:
         """The inverse of :meth:`as_dict` (e.g. read back from JSON)."""
         fields: dict[str, Any] = {
-            name: tuple(value) if isinstance(value, list) else value
-            for name, value in data.items()
+            name: tuple(value) if isinstance(value, list) else value for name, value in data.items()
         }
         return cls(**fields)
 
