@@ -17,16 +17,30 @@ altair's ``jupyter`` renderer with ``offline=True`` (no CDN).
 
 from __future__ import annotations
 
-import textwrap
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import altair as alt
 import numpy as np
 import pandas as pd
 
-from ..core.clock import OPEN_NS, SECOND_NS, format_time, parse_time
+from ..core.clock import OPEN_NS, SECOND_NS, parse_time
 from ..core.fleet import CHILD_FIELDS
+from .theme import (
+    DAY,
+    HEIGHT,
+    OKABE_ITO,
+    SERVER_COLOURS,
+    WIDTH,
+    clock,
+    day_domain,
+    hhmm,
+    server_colour,
+    usd,
+)
+from .theme import time_x as _time_x
+from .theme import title as _title
+from .theme import usd_unit_label as _usd_label
 
 if TYPE_CHECKING:
     from ..core.result import Result
@@ -59,114 +73,9 @@ __all__ = [
     "usd",
 ]
 
-#: Okabe & Ito (2008), "Color Universal Design": safe for the common colour-vision deficiencies.
-OKABE_ITO = {
-    "black": "#000000",
-    "orange": "#E69F00",
-    "sky_blue": "#56B4E9",
-    "green": "#009E73",
-    "yellow": "#F0E442",
-    "blue": "#0072B2",
-    "vermillion": "#D55E00",
-    "purple": "#CC79A7",
-}
-#: Colours of servers 1..8. The eighth server (the one the technician missed) is vermillion.
-SERVER_COLOURS = (
-    OKABE_ITO["blue"],
-    OKABE_ITO["sky_blue"],
-    OKABE_ITO["green"],
-    OKABE_ITO["orange"],
-    OKABE_ITO["purple"],
-    OKABE_ITO["yellow"],
-    OKABE_ITO["black"],
-    OKABE_ITO["vermillion"],
-)
-#: The trading day every chart's clock refers to.
-DAY = pd.Timestamp("2012-08-01")
-
 #: P&L series names (see :func:`pnl_data`).
 LOCKED_IN = "at the evening basket price"
 LAST_TRADE = "marked at the last trade"
-
-WIDTH = 420
-HEIGHT = 180
-
-
-# --------------------------------------------------------------------------
-# Formatting helpers
-# --------------------------------------------------------------------------
-def usd(value: float, digits: int = 1) -> str:
-    """Dollars for prose: ``$762.7M``, ``$4.9B``, ``$12.5k``, ``-$3.0M``, ``$950``.
-
-    Args:
-        value: Dollars.
-        digits: Decimal places for the k, M and B forms.
-    """
-    sign = "-" if value < 0 else ""
-    amount = abs(float(value))
-    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if round(amount / size, digits) >= 1:
-            return f"{sign}${amount / size:,.{digits}f}{suffix}"
-    return f"{sign}${amount:,.0f}"
-
-
-def clock(ns: Iterable[int] | int) -> pd.DatetimeIndex | pd.Timestamp:
-    """Nanoseconds since midnight -> timestamps on 1 Aug 2012 (naive: read as US Eastern)."""
-    if isinstance(ns, (int, np.integer)):
-        return DAY + pd.Timedelta(int(ns), unit="ns")
-    return DAY + pd.to_timedelta(np.asarray(list(ns), dtype=np.int64), unit="ns")
-
-
-def server_colour(server: int) -> str:
-    """The colour of a server (1-based) in every chart."""
-    return SERVER_COLOURS[(server - 1) % len(SERVER_COLOURS)]
-
-
-def _dt(time: str | int) -> alt.DateTime:
-    ns = parse_time(time)
-    h, rest = divmod(ns, 3600 * SECOND_NS)
-    m, rest = divmod(rest, 60 * SECOND_NS)
-    s = rest // SECOND_NS
-    return alt.DateTime(year=2012, month=8, date=1, hours=int(h), minutes=int(m), seconds=int(s))
-
-
-def day_domain(start: str | int, end: str | int) -> alt.Scale:
-    """A fixed time scale from ``start`` to ``end`` (so a growing series does not rescale)."""
-    return alt.Scale(domain=[_dt(start), _dt(end)])
-
-
-def _time_x(
-    field: str = "time", scale: alt.Scale | None = None, step_minutes: int | None = None
-) -> alt.X:
-    """Time axis as HH:MM. With ``step_minutes``, bars fill their whole interval."""
-    return alt.X(
-        f"{field}:T",
-        title="Time (ET, 1 Aug 2012)",
-        axis=alt.Axis(format="%H:%M", labelOverlap=True),
-        scale=scale if scale is not None else alt.Undefined,
-        timeUnit=(
-            alt.TimeUnitParams(unit="hoursminutes", step=step_minutes)
-            if step_minutes
-            else alt.Undefined
-        ),
-    )
-
-
-def _usd_label(unit: str) -> str:
-    # Vega expression: "$120M", "-$40M", "$1.5B".
-    digits = ".1f" if unit == "B" else ",.0f"
-    return f"(datum.value < 0 ? '-$' : '$') + format(abs(datum.value), '{digits}') + '{unit}'"
-
-
-def _title(title: str, takeaway: str, width: int = 95) -> alt.TitleParams:
-    # vega does not wrap titles: a long takeaway becomes several subtitle lines
-    lines = textwrap.wrap(takeaway, width) if takeaway else []
-    return alt.TitleParams(
-        text=title,
-        subtitle=(lines[0] if len(lines) == 1 else lines) if lines else alt.Undefined,
-        anchor="start",
-        subtitleColor="#333333",
-    )
 
 
 def top_symbols(result: Result, n: int = 5) -> list[str]:
@@ -774,9 +683,3 @@ def render_check(clicks: int) -> alt.Chart:
         )
         .properties(width=240, height=80)
     )
-
-
-def hhmm(ns: int, seconds: bool = False) -> str:
-    """``HH:MM`` (or ``HH:MM:SS``) for ns since midnight."""
-    text = format_time(ns)
-    return text if seconds else text[:5]
