@@ -13,11 +13,11 @@ or step through the morning with :class:`Simulation`.
 from .core.book import BUY, SELL, OrderBook
 from .core.builds import FLAG, OLD_BUILD, RLP_BUILD, Build
 from .core.clock import format_time, parse_time
-from .core.engine import Simulation, replay
 from .core.exchange import Exchange
 from .core.fleet import Fleet, ParentOrder, Server
 from .core.result import Result
 from .core.scenario import ParentSpec, Scenario, SymbolSpec
+from .fixes import Simulation, replay
 
 __all__ = [
     "BUY",

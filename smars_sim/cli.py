@@ -185,7 +185,7 @@ def _scenario(args: argparse.Namespace) -> Any:
 
         if "kill-switch" not in args.fix:
             raise ValueError("--limit sets the kill-switch fix's limits; add --fix kill-switch")
-        changes["risk_limits"] = RiskLimits.parse(args.limit)
+        changes["fix_params"] = {"kill-switch": RiskLimits.parse(args.limit)}
     if args.flag is not None:
         changes["flag"] = args.flag
     base = Scenario.named(args.scenario)
@@ -231,7 +231,7 @@ def _table(summary: Summary) -> str:
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
-    from .core.engine import replay
+    from .fixes import replay
 
     scenario = _scenario(args)
     if args.out:
@@ -276,9 +276,9 @@ def _cmd_whatif(args: argparse.Namespace) -> int:
 def _cmd_fidelity(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
-    from .core.engine import replay
     from .core.fidelity import fidelity_rows, format_table, headlines_ok
     from .core.scenario import Scenario
+    from .fixes import replay
 
     scenario = Scenario.aug1_2012(**_seed_and_scale(args))
     result = replay(scenario, progress=_progress_bar())

@@ -31,10 +31,15 @@ def _gate(sim: Simulation) -> RiskGate:
     return sim.fleet.gate
 
 
+def _params(limits: RiskLimits | None) -> dict[str, RiskLimits]:
+    """``Scenario.fix_params`` for these kill-switch limits (none: the fix's defaults)."""
+    return {} if limits is None else {"kill-switch": limits}
+
+
 @cache
 def _run(limits: RiskLimits | None = None) -> tuple[Simulation, Result]:
     """The aug1 replay (scale 0.01) with the kill-switch fix and these limits, run once."""
-    sim = Simulation(_aug1(fixes=("kill-switch",), risk_limits=limits))
+    sim = Simulation(_aug1(fixes=("kill-switch",), fix_params=_params(limits)))
     return sim, sim.run()
 
 
@@ -104,7 +109,7 @@ def test_capital_threshold_counts_orders_sent_and_warns_first():
 
 def test_a_throttle_disables_until_a_designated_person_re_enables():
     limits = replace(MANUAL, max_executions_per_parent=100)
-    sim = Simulation(_aug1(fixes=("kill-switch",), risk_limits=limits, rollback_at=None))
+    sim = Simulation(_aug1(fixes=("kill-switch",), fix_params=_params(limits), rollback_at=None))
     sim.advance_to("09:35")
     gate = _gate(sim)
     assert list(gate.disabled) == [8]
@@ -141,12 +146,12 @@ def test_after_the_kill_only_designated_staff_turn_trading_back_on():
 
 def test_per_order_size_and_value_limits_reject_single_orders():
     limits = replace(MANUAL, max_order_shares=150)
-    sim = Simulation(Scenario.small(fixes=("kill-switch",), risk_limits=limits))
+    sim = Simulation(Scenario.small(fixes=("kill-switch",), fix_params=_params(limits)))
     sim.run()
     gate = _gate(sim)
     assert gate.rejected["size limit"] > 0 and gate.killed_at is None
     limits = replace(MANUAL, max_order_usd=20.0)
-    sim = Simulation(Scenario.small(fixes=("kill-switch",), risk_limits=limits))
+    sim = Simulation(Scenario.small(fixes=("kill-switch",), fix_params=_params(limits)))
     sim.run()
     assert _gate(sim).rejected["order value limit"] > 0
 
@@ -206,7 +211,7 @@ def test_impossible_limits_are_refused(change, fragment):
         replace(RiskLimits(), **change).validate()
     with pytest.raises(ValueError, match=fragment):
         Scenario.small(
-            fixes=("kill-switch",), risk_limits=replace(RiskLimits(), **change)
+            fixes=("kill-switch",), fix_params={"kill-switch": replace(RiskLimits(), **change)}
         ).validate()
 
 

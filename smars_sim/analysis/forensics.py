@@ -91,7 +91,7 @@ def _paths(scenario: Scenario) -> tuple[Path, Path]:
 
 
 def _build(scenario: Scenario, table: Path, meta: Path) -> pd.DataFrame:
-    from ..core.engine import replay
+    from ..fixes import replay
 
     result = replay(scenario)
     frame = result.executions

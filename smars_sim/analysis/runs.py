@@ -30,7 +30,7 @@ def run(scenario: Scenario) -> Result:
     key = repr(scenario)
     result = _RESULTS.pop(key, None)
     if result is None:
-        from ..core.engine import replay
+        from ..fixes import replay
 
         result = replay(scenario)
     _RESULTS[key] = result  # most recently used last

@@ -23,9 +23,8 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from ..core.clock import format_time, parse_time
-from ..core.engine import replay
 from ..core.scenario import Scenario
-from ..fixes import AVAILABLE
+from ..fixes import AVAILABLE, replay
 
 if TYPE_CHECKING:
     from ..core.fleet import TimelineEntry

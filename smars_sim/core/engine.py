@@ -34,9 +34,17 @@ _INSTALL, _STOP, _HALT, _WINDOW_END, _END, _CALL = range(7, 13)
 class Simulation:
     """A replay you can step through and act on.
 
+    The core installs no fix itself (it never imports ``smars_sim.fixes``): the fixes
+    layer passes its installer in. ``smars_sim.Simulation`` is this class with the
+    fixes' registry wired in, and is what learners and views use.
+
     Args:
         scenario: What to replay. It is validated first.
         progress: Optional callback ``progress(fraction_done)``, called now and then.
+        install: Installs the scenario's fixes (``install(sim)``), before the deploy.
+
+    Raises:
+        ValueError: If the scenario names fixes (or a manual kill) and no installer is given.
 
     Example:
         >>> sim = Simulation(Scenario.small())
@@ -45,8 +53,19 @@ class Simulation:
         >>> result = sim.run()
     """
 
-    def __init__(self, scenario: Scenario, progress: Callable[[float], None] | None = None) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        progress: Callable[[float], None] | None = None,
+        *,
+        install: Callable[[Simulation], None] | None = None,
+    ) -> None:
         scenario.validate()
+        if install is None and (scenario.fixes or scenario.kill_at is not None):
+            raise ValueError(
+                f"the scenario needs fixes ({', '.join(scenario.fixes) or 'kill-at'}), which "
+                "the core does not install: use smars_sim.Simulation or smars_sim.replay"
+            )
         self.scenario = s = scenario
         self.progress = progress
         self.start = s.t("start_at") or 0
@@ -101,9 +120,8 @@ class Simulation:
         )
         #: How the RLP release reaches the fleet; a fix may replace it.
         self.deploy: Callable[[], None] = self._manual_deploy
-        from ..fixes import install_fixes  # the fixes build on the core
-
-        install_fixes(self)
+        if install is not None:
+            install(self)
         self.deploy()
         self._updated = [srv.id for srv in self.fleet.servers if srv.build is self.new_build]
 
@@ -433,7 +451,7 @@ class Simulation:
 
 
 def replay(scenario: Scenario, progress: Callable[[float], None] | None = None) -> Result:
-    """Replay a scenario from start to end.
+    """Replay a scenario with no fixes from start to end (``smars_sim.replay`` adds them).
 
     Args:
         scenario: What to replay.

@@ -13,87 +13,30 @@ import itertools
 import struct
 from array import array
 from collections.abc import Callable, Iterable, Mapping, MutableMapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .book import FILL_FIELDS
 from .builds import Build
+from .orders import CHILD_FIELDS, EXEC_FIELDS, ParentOrder, TimelineEntry
 from .router import AT_TOUCH, CodePath, path_name, power_peg, rlp, standard
 
 if TYPE_CHECKING:
     from .exchange import Exchange
 
-__all__ = ["AT_TOUCH", "Fleet", "Ledger", "ParentOrder", "Server", "TimelineEntry"]
+__all__ = [
+    "AT_TOUCH",
+    "CHILD_FIELDS",
+    "EXEC_FIELDS",
+    "Fleet",
+    "Ledger",
+    "ParentOrder",
+    "Server",
+    "TimelineEntry",
+]
 
 #: Integer codes for code paths in the child-order log.
 PATH_CODES = {path_name(standard): 0, path_name(rlp): 1, path_name(power_peg): 2}
 _POWER_PEG_CODE = PATH_CODES[path_name(power_peg)]
-#: Fields of one child order in ``Fleet.children`` (a flat native-endian ``array('q')``).
-#: A child's id is its row number + 1; its server is its parent's server.
-CHILD_FIELDS = ("time", "parent_id", "price", "qty", "path")
 _pack_child = struct.Struct("=5q").pack
-#: Fields of one execution in ``Fleet.journal``: time, child order id, price and shares.
-EXEC_FIELDS = FILL_FIELDS
-
-
-@dataclass(slots=True, eq=False)
-class ParentOrder:
-    """A client order into SMARS.
-
-    Attributes:
-        id: Parent id.
-        symbol: Symbol index.
-        side: +1 buy, -1 sell.
-        qty: Shares the client wants.
-        received: Arrival time, ns since midnight.
-        retail: A retail order, eligible for the Retail Liquidity Program.
-        for_open: Meant for the opening auction: held by the server until 09:30.
-        server: The server that received it (1-based), once routed.
-        path: The code path handling it.
-        path_code: ``PATH_CODES[path]``, kept for the child-order log.
-        filled_qty: Shares filled, kept up to date by the fill handler (since 2005).
-        held_qty: Shares in child orders the exchange is holding until the open.
-        peg_cum_qty: Power Peg's own cumulative-quantity counter. Nothing updates
-            it since the 2005 change: that is the defect.
-        rejected: Why it was rejected, if it was.
-        ran_power_peg: Whether Power Peg ever sent a child order for it.
-        first_child: Time of its first child order.
-        last_child: Time of its latest child order.
-    """
-
-    id: int
-    symbol: int
-    side: int
-    qty: int
-    received: int
-    retail: bool = True
-    for_open: bool = True
-    server: int = 0
-    path: str = ""
-    path_code: int = 0
-    filled_qty: int = 0
-    held_qty: int = 0
-    peg_cum_qty: int = 0
-    rejected: str = ""
-    ran_power_peg: bool = False
-    first_child: int | None = None
-    last_child: int | None = None
-
-    @property
-    def is_open(self) -> bool:
-        """Not yet filled, not rejected."""
-        return not self.rejected and self.filled_qty < self.qty
-
-
-@dataclass(slots=True)
-class TimelineEntry:
-    """One operator or system action, for the timeline table."""
-
-    time: int
-    actor: str
-    action: str
-    server: int
-    detail: str
 
 
 class Ledger:
@@ -404,9 +347,26 @@ class Fleet:
         if self._wake is not None and not server.tick_pending:
             self._wake(server, now)
 
-    def note(self, time: int, actor: str, action: str, server: int = 0, detail: str = "") -> None:
-        """Add an entry to the timeline of actions."""
-        self.timeline.append(TimelineEntry(time, actor, action, server, detail))
+    def note(
+        self,
+        time: int,
+        actor: str,
+        action: str,
+        server: int = 0,
+        detail: str = "",
+        control: str = "",
+    ) -> None:
+        """Add an entry to the timeline of actions.
+
+        Args:
+            time: When, ns since midnight.
+            actor: Who acted.
+            action: What was done.
+            server: The server concerned (0: the fleet).
+            detail: Why, or what with.
+            control: The fix whose automated control acted (empty for people).
+        """
+        self.timeline.append(TimelineEntry(time, actor, action, server, detail, control))
 
     # ------------------------------------------------------------ the RLP
     def exchange_rlp_post(self, server: Server, parent: ParentOrder, now: int) -> None:
@@ -461,7 +421,14 @@ class Fleet:
         if self.flag_guard is not None:
             reason = self.flag_guard(name, value, now)
             if reason:
-                self.note(now, "flag guard", "flag change refused", 0, f"{name}={value}: {reason}")
+                self.note(
+                    now,
+                    "flag guard",
+                    "flag change refused",
+                    0,
+                    f"{name}={value}: {reason}",
+                    control="flag guard",
+                )
                 return False
         self.flags[name] = value
         self.note(now, actor, "flag on" if value else "flag off", 0, name)

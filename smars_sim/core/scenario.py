@@ -10,23 +10,38 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from random import Random
-from typing import TYPE_CHECKING
 
 from .builds import FLAG
 from .clock import CLOSE_NS, OPEN_NS, format_time, parse_time
 from .liquidity import LiquidityParams
 from .record import load_table
 
-if TYPE_CHECKING:
-    from ..fixes.kill_switch import RiskLimits
+__all__ = [
+    "ParentSpec",
+    "Scenario",
+    "SymbolSpec",
+    "derive_rng",
+    "load_calibration",
+    "register_fix_check",
+]
 
-__all__ = ["FIXES", "ParentSpec", "Scenario", "SymbolSpec", "derive_rng", "load_calibration"]
-
-#: The fixes that can be applied (see ``smars_sim.fixes``).
-FIXES: tuple[str, ...] = ()  # see smars_sim.fixes.AVAILABLE
 SCENARIOS = ("aug1-2012", "small")
+#: What a fix's name looks like; which names exist is the fixes layer's registry's business.
+_FIX_NAME = re.compile(r"[a-z][a-z0-9-]*")
+#: Checks of fix names and parameters against a registry, ``check(fixes, fix_params)``.
+#: The fixes layer registers its own when it is imported (``smars_sim`` imports it), so
+#: ``Scenario.validate`` names an unknown fix early while the core never imports it.
+_FIX_CHECKS: list[Callable[[tuple[str, ...], Mapping[str, object]], None]] = []
+
+
+def register_fix_check(check: Callable[[tuple[str, ...], Mapping[str, object]], None]) -> None:
+    """Have :meth:`Scenario.validate` call ``check(fixes, fix_params)`` (once per check)."""
+    if check not in _FIX_CHECKS:
+        _FIX_CHECKS.append(check)
 
 
 def derive_rng(seed: int, stream: str) -> Random:
@@ -137,12 +152,13 @@ class Scenario:
         others_interval_s: Seconds between prints of the other participants' volume.
         basket_discount_bps: Discount of the after-close basket sale, in basis points.
         sample_s: How often P&L, positions and prices are sampled, in seconds.
-        fixes: Names of the fixes in force.
+        fixes: Names of the fixes in force (see ``smars_sim.fixes.SPECS``).
         kill_at: A manual fleet-wide kill at this time (``None``: none). Without the
             ``kill-switch`` fix it installs the kill switch alone, with no automated
             trigger (see ``smars_sim.fixes.kill_switch``).
-        risk_limits: The ``kill-switch`` fix's limits (``None``: its defaults), a
-            ``smars_sim.fixes.kill_switch.RiskLimits``.
+        fix_params: Parameters of fixes in force, by fix name (a fix's registry entry
+            names their class, e.g. ``{"kill-switch": RiskLimits(...)}``); a fix not
+            named here uses its defaults.
     """
 
     name: str = "custom"
@@ -172,7 +188,7 @@ class Scenario:
     sample_s: float = 5.0
     fixes: tuple[str, ...] = ()
     kill_at: int | str | None = None
-    risk_limits: RiskLimits | None = None
+    fix_params: Mapping[str, object] = field(default_factory=dict)
 
     # ----------------------------------------------------------- builders
     @classmethod
@@ -355,8 +371,36 @@ class Scenario:
                 f"kill-at {format_time(kill)} is outside the simulated day; allowed: "
                 f"{format_time(start)} to {format_time(end)}"
             )
-        if self.risk_limits is not None:
-            self.risk_limits.validate()
-        from ..fixes import validate_fixes  # late import: fixes builds on the core
+        self._validate_fixes()
 
-        validate_fixes(self.fixes)
+    def _validate_fixes(self) -> None:
+        # Names are checked against the registry where fixes are installed (the fixes
+        # layer); here, the shape: a tuple of distinct names, parameters only for them.
+        fixes = self.fixes
+        if isinstance(fixes, str) or not isinstance(fixes, tuple):
+            raise ValueError(
+                f"fixes {fixes!r} is not allowed; give a tuple of fix names, "
+                f"e.g. ('dead-code',) (a single name needs the trailing comma)"
+            )
+        for name in fixes:
+            if not isinstance(name, str) or not _FIX_NAME.fullmatch(name):
+                raise ValueError(f"fixes: {name!r} is not a fix name; e.g. 'kill-switch'")
+        if len(set(fixes)) != len(fixes):
+            twice = sorted({n for n in fixes if fixes.count(n) > 1})
+            raise ValueError(f"fixes: {', '.join(twice)} given twice; give each fix once")
+        if not isinstance(self.fix_params, Mapping):
+            raise ValueError(
+                f"fix-params {self.fix_params!r} is not allowed; give a mapping "
+                "fix name -> parameters"
+            )
+        for name, params in self.fix_params.items():
+            if name not in fixes:
+                raise ValueError(
+                    f"fix-params names {name!r}, which is not among the fixes "
+                    f"({', '.join(fixes) or 'none'}); add it to fixes"
+                )
+            own = getattr(params, "validate", None)
+            if callable(own):
+                own()
+        for check in _FIX_CHECKS:
+            check(fixes, self.fix_params)

@@ -38,11 +38,10 @@ import pandas as pd
 from ..analysis.runs import notebook_scenario, run
 from ..core.builds import FLAG, Build, old_build, rlp_build
 from ..core.clock import OPEN_NS, SECOND_NS, format_time, parse_time
-from ..core.engine import Simulation
 from ..core.result import Result
 from ..core.router import power_peg, route_pre_rlp, standard
 from ..core.scenario import Scenario
-from ..fixes import AVAILABLE
+from ..fixes import AVAILABLE, Simulation
 from ..fixes import dead_code as dead
 from ..fixes import flag_registry as flags
 from ..fixes import verified_deploy as deploy
@@ -1838,7 +1837,7 @@ class KillSwitchLab(Panel):
         limits = self.limits()
         if limits is None:
             return None
-        return run(self.base.with_(fixes=("kill-switch",), risk_limits=limits))
+        return run(self.base.with_(fixes=("kill-switch",), fix_params={"kill-switch": limits}))
 
     def points(self) -> pd.DataFrame:
         """The highlighted points: as it happened, your kill, your limits."""

@@ -33,7 +33,7 @@ def manifest_for(build: Any, servers: int) -> dict[str, Any]:
 
 def fleet_reports(scenario: Any) -> dict[int, str | None]:
     """What each server reports after the hand deploy of a scenario (no replay is run)."""
-    from ..core.engine import Simulation
+    from ..fixes import Simulation
 
     sim = Simulation(scenario)
     return {server.id: server.build.sha256 for server in sim.fleet.servers}

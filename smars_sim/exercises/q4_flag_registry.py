@@ -183,7 +183,7 @@ def replay_with_registry(
         The replay, and the registry's refusal of the release's bind (``None`` if
         it accepted it).
     """
-    from ..core.engine import Simulation
+    from ..fixes import Simulation
 
     sc = scenario(scenario_name)
     key = sc.flag or FLAG

@@ -110,7 +110,7 @@ def builds(module: types.ModuleType, flag: str) -> tuple[Build, Build]:
 
 
 def _simulation_class() -> type:
-    from ..core.engine import Simulation
+    from ..fixes import Simulation
 
     class WithYourBuilds(Simulation):
         """The replay, with the learner's builds in place before the deploy."""

@@ -204,7 +204,7 @@ class Guarded:
 
 def replay_with_policy(policy_class: Any, scenario_name: str = "small") -> Guarded:
     """Replay a named morning with a fresh ``policy_class()`` guarding every server."""
-    from ..core.engine import Simulation
+    from ..fixes import Simulation
 
     policy = call(policy_class, what="RiskPolicy()")
     sc = scenario(scenario_name)

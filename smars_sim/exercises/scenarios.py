@@ -178,7 +178,7 @@ def replayed(name: str, fixes: tuple[str, ...] = ()) -> Result:
     key = (name, fixes)
     result = _CACHE.get(key)
     if result is None:
-        from ..core.engine import replay
+        from ..fixes import replay
 
         sc = scenario(name)
         result = _CACHE[key] = replay(sc.with_(fixes=fixes) if fixes else sc)

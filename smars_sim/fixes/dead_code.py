@@ -53,6 +53,9 @@ __all__ = [
     "vulture_demo",
 ]
 
+#: This fix's name in the registry (``smars_sim.fixes.SPECS``) and on its timeline entries.
+NAME = "dead-code"
+
 _PATH_NAMES = {code: name for name, code in PATH_CODES.items()}
 _PARENT, _PATH = CHILD_FIELDS.index("parent_id"), CHILD_FIELDS.index("path")
 _WIDTH = len(CHILD_FIELDS)
@@ -74,6 +77,7 @@ def install(sim: Simulation) -> None:
         0,
         f"deleted when retired in 2003 (this history): {old.version} ({old.short_hash}) "
         f"and {new.version} ({new.short_hash}) contain no Power Peg",
+        control=NAME,
     )
 
 

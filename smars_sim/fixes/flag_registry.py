@@ -69,6 +69,9 @@ __all__ = [
     "stale_flags",
 ]
 
+#: This fix's name in the registry (``smars_sim.fixes.SPECS``) and on its timeline entries.
+NAME = "flag-registry"
+
 #: The fresh key the RLP release reads in this history (this kit's name; Knight's is not public).
 RLP_FLAG = "smars.rlp.retail-routing"
 #: The simulated trading day.
@@ -563,6 +566,7 @@ def install(sim: Simulation) -> None:
             0,
             f"a build read retired {key!r}: served the default False "
             f"(OpenFeature error {ErrorCode.GENERAL.value}); old behaviour stays off",
+            control=NAME,
         )
 
     registry.on_retired_read = retired_read

@@ -46,6 +46,7 @@ from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING
 
 from ..core.clock import MINUTE_NS, format_time
+from ..core.orders import ControlEvent
 
 if TYPE_CHECKING:
     from ..core.engine import Simulation
@@ -58,6 +59,9 @@ __all__ = [
     "install",
     "install_manual_kill",
 ]
+
+#: This fix's name in the registry (``smars_sim.fixes.SPECS``) and on its timeline entries.
+NAME = "kill-switch"
 
 _EMAIL_POLL_NS = MINUTE_NS  # how often the e-mail-to-pager bridge looks at the mailbox
 _EMAIL_REPAGE_NS = 15 * MINUTE_NS  # a reminder page while rejects keep coming
@@ -186,25 +190,6 @@ class RiskLimits:
             )
         if not self.designated_staff or any(not p.strip() for p in self.designated_staff):
             raise ValueError("risk limit designated_staff needs at least one named person")
-
-
-@dataclass(slots=True)
-class ControlEvent:
-    """A control that fired.
-
-    Attributes:
-        time: When, ns since midnight.
-        control: Which control (e.g. ``"reconciliation"``).
-        action: ``"reject"``, ``"disable server"``, ``"kill"``, ``"warn"`` or ``"re-enable"``.
-        server: The server concerned (0: the fleet).
-        detail: Why.
-    """
-
-    time: int
-    control: str
-    action: str
-    server: int
-    detail: str
 
 
 class RiskGate:
@@ -397,7 +382,14 @@ class RiskGate:
         self, now: int, control: str, action: str, server: int, detail: str, page: bool
     ) -> None:
         self.events.append(ControlEvent(now, control, action, server, detail))
-        self.fleet.note(now, "risk gate", f"{control}: {action}", server, detail)
+        self.fleet.note(
+            now,
+            "risk gate",
+            f"{control}: {action}",
+            server,
+            detail,
+            control="" if action == "warn" else NAME,  # a warning changes nothing
+        )
         if page:
             where = f"server {server}: " if server else ""
             self.fleet.pages.append((now, control, f"{action}: {where}{detail}"))
@@ -464,7 +456,7 @@ class RiskGate:
             f"{n} working orders cancelled"
         )
         self.events.append(ControlEvent(now, control, "kill", 0, detail))
-        self.fleet.note(now, actor, f"kill switch engaged: {control}", 0, detail)
+        self.fleet.note(now, actor, f"kill switch engaged: {control}", 0, detail, control=NAME)
         self.fleet.pages.append((now, control, f"kill switch engaged: {detail}"))
 
     def reenable(self, person: str, now: int, server: int | None = None) -> None:
@@ -549,7 +541,8 @@ def install(sim: Simulation) -> None:
     Also bridges the automated e-mails to the pager and schedules the manual kill if
     ``Scenario.kill_at`` is set.
     """
-    limits = sim.scenario.risk_limits or RiskLimits()
+    given = sim.scenario.fix_params.get(NAME)  # its class is checked by validate_fixes
+    limits = given if isinstance(given, RiskLimits) else RiskLimits()
     gate = RiskGate(sim.fleet, limits, sim.scenario.scale)
     sim.fleet.gate = gate
     _schedule_manual_kill(sim, gate)

@@ -76,6 +76,9 @@ __all__ = [
     "mann_whitney_p",
 ]
 
+#: This fix's name in the registry (``smars_sim.fixes.SPECS``) and on its timeline entries.
+NAME = "verified-deploy"
+
 #: Length of the replayed canary window, minutes after the open.
 CANARY_MINUTES = 5
 #: Width of one sample of the time-series metrics, seconds.
@@ -433,9 +436,17 @@ class Rollout:
         self.problems: list[str] = []
 
     # ------------------------------------------------------------ steps
-    def _note(self, action: str, server: int, detail: str) -> None:
+    def _note(self, action: str, server: int, detail: str, *, acted: bool = False) -> None:
         # Before the day: the timeline keeps these at 00:00 like the manual deploy.
-        self.fleet.note(0, _ACTOR, action, server, f"before 1 Aug 2012: {detail}")
+        # ``acted``: the step changed what the fleet runs (an abort or a held canary).
+        self.fleet.note(
+            0,
+            _ACTOR,
+            action,
+            server,
+            f"before 1 Aug 2012: {detail}",
+            control=NAME if acted else "",
+        )
 
     def _copy(self, server: Server, build: Build) -> None:
         if server.id in self.copy_faults:
@@ -493,6 +504,7 @@ class Rollout:
             f"{why}; rolled back servers {', '.join(str(s.id) for s in back) or 'none'} "
             f"to {self.stable.version} ({self.stable.short_hash})"
             + (f"; still inconsistent: {'; '.join(left)}" if left else ""),
+            acted=True,
         )
         self.fleet.pages.append((0, "deploy automation", f"release {self.manifest.version}: {why}"))
 
@@ -519,7 +531,12 @@ class Rollout:
             return
         if self.analyse:
             self.analysis = analysis = self._analyse()
-            self._note("canary analysis", canary.id, analysis.summary().replace("\n", "; "))
+            self._note(
+                "canary analysis",
+                canary.id,
+                analysis.summary().replace("\n", "; "),
+                acted=analysis.verdict != "PASS",
+            )
             if analysis.verdict != "PASS":
                 # FAIL aborts; MARGINAL pauses for a person, and nobody promotes it here.
                 self.status = "failed" if analysis.verdict == "FAIL" else "paused"

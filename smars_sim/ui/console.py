@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..core.clock import CLOSE_NS, OPEN_NS, SECOND_NS, format_time, parse_time
-from ..core.engine import Simulation
 from ..core.scenario import Scenario
+from ..fixes import Simulation
 
 __all__ = [
     "DEFAULT_SPEED",

@@ -27,10 +27,10 @@ from ..analysis import forensics as F
 from ..analysis.runs import NOTEBOOK_SCALE, day, normal_morning, notebook_scenario, run
 from ..core.builds import FLAG, Build, old_build, rlp_build
 from ..core.clock import OPEN_NS, SECOND_NS, format_time, parse_time
-from ..core.engine import Simulation
 from ..core.fleet import CHILD_FIELDS, ParentOrder
 from ..core.result import Result
 from ..core.scenario import Scenario
+from ..fixes import Simulation
 from ..viz import charts as C
 from .panel import (
     ChartView,
