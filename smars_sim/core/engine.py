@@ -21,6 +21,7 @@ from .clock import OPEN_NS, SECOND_NS, format_time, parse_time
 from .exchange import Exchange
 from .fleet import CHILD_FIELDS, EXEC_FIELDS, Fleet, ParentOrder, Server
 from .liquidity import Background, MarketMakers
+from .pnl import closeout_cents, marked_cents
 from .result import Result
 from .scenario import Scenario, derive_rng
 
@@ -296,15 +297,9 @@ class Simulation:
         # impact faded: at 16:00 this is the realised loss, and during the morning
         # it accrues as the loss does.
         fairs = self.makers.fair_all(now, transient=False)
-        discount = self.scenario.basket_discount_bps / 1e4
-        sell_long, buy_back = 1 - discount, 1 + discount
-        mark: float = ledger.cash
-        closeout: float = ledger.cash
-        for i, q in enumerate(ledger.position):
-            if q:
-                mark += q * last[i]
-                # Realisable value: the close-out basket's price (see Result.basket_price).
-                closeout += q * fairs[i] * (sell_long if q > 0 else buy_back)
+        position = ledger.position
+        mark = marked_cents(ledger.cash, position, last)
+        closeout = closeout_cents(ledger.cash, position, fairs, self.scenario.basket_discount_bps)
         self.samples.append(
             (
                 now,

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .clock import CLOSE_NS, format_time
-from .fleet import CHILD_FIELDS, EXEC_FIELDS, ParentOrder, TimelineEntry
+from .orders import CHILD_FIELDS, EXEC_FIELDS, ParentOrder, TimelineEntry
+from .pnl import basket_price, closeout_cents
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -246,8 +247,8 @@ class Result:
             elif q < 0:
                 short_usd += -q * price / 100
                 short_symbols += 1
-        realised = ledger.cash + sum(
-            q * self.basket_price(i) for i, q in enumerate(self.position) if q
+        realised = closeout_cents(
+            ledger.cash, self.position, self.close_fair, s.basket_discount_bps
         )
         traded = [i for i, shares in enumerate(ledger.traded) if shares]
         impact = self.impact_counts()
@@ -288,12 +289,11 @@ class Result:
 
         The whole position was sold as one basket after the close (record §3). The
         kit prices it at the makers' fair value at 16:00, by when the transient
-        impact has decayed, less a discount (``basket_discount_bps``) for taking
-        the whole block: longs are sold below it, shorts bought back above it.
+        impact has decayed, less a discount (see :func:`smars_sim.core.pnl.basket_price`).
         """
-        discount = self.scenario.basket_discount_bps / 1e4
-        fair = self.close_fair[symbol]
-        return fair * (1 - discount) if self.position[symbol] > 0 else fair * (1 + discount)
+        return basket_price(
+            self.close_fair[symbol], self.position[symbol], self.scenario.basket_discount_bps
+        )
 
     def symbol_moves(self) -> list[tuple[float, float]]:
         """``(knight_volume_pct, max_move_pct)`` per symbol over 09:30 to the window end.
