@@ -10,7 +10,8 @@ What it does, on 127.0.0.1 only:
 1. Starts JupyterHub, as root, with the class recipe ``docs/jupyterhub_config.py``
    (shared class password + a separate admin password, one system user per learner
    created on first login, configurable-http-proxy from npm) on free loopback ports,
-   its state in a temporary folder, the learners' homes in another.
+   over TLS with a self-signed certificate as on a LAN, its state in a temporary
+   folder, the learners' homes in another.
 2. Checks the admin credential: the admin name with the class password is refused,
    with the admin password it gets in (and is admin).
 3. For each learner, all at the same time: logs in through the login form, starts
@@ -19,7 +20,7 @@ What it does, on 127.0.0.1 only:
    (``Scenario.aug1_2012(scale=0.01)``) and then every code cell of one course
    notebook, in that kernel.
 4. Then, in each learner's kernel (so as that learner's system user), tries to read
-   the next learner's home, the hub's cookie secret and database, and the
+   the next learner's home, the hub's cookie secret, database and TLS key, and the
    environment of the hub, the proxy and the next learner's server, and records
    what each attempt raised; and checks that no secret is in the learner's own
    environment.
@@ -62,6 +63,9 @@ CONFIG = REPO / "docs" / "jupyterhub_config.py"
 CHP = REPO / "tests" / "load" / "node_modules" / ".bin" / "configurable-http-proxy"
 #: The instructor's name (SMARS_HUB_ADMIN): it has a password of its own.
 ADMIN = "instructor"
+#: The hub's self-signed certificate, trusted by this driver's websockets (requests
+#: trusts it through REQUESTS_CA_BUNDLE); set in main().
+CA_CERT: dict[str, str] = {}
 REPLAY = """\
 import time as _t
 _t0 = _t.perf_counter()
@@ -397,10 +401,16 @@ async def learner_session(
 
         kernel = await asyncio.to_thread(new_kernel)
         kernels[name] = (kernel, token)
-        ws_url = base.replace("http://", "ws://") + f"/user/{name}/api/kernels/{kernel}/channels"
+        ws_url = base.replace("https://", "wss://") + f"/user/{name}/api/kernels/{kernel}/channels"
         # Generous: ten kernels starting at once on two cores can take minutes to answer;
         # the run's overall deadline still bounds everything.
-        request = HTTPRequest(ws_url, headers=headers, connect_timeout=180, request_timeout=180)
+        request = HTTPRequest(
+            ws_url,
+            headers=headers,
+            connect_timeout=180,
+            request_timeout=180,
+            ca_certs=CA_CERT.get("path"),
+        )
         ws = await websocket_connect(request)
         try:
             out = await run_code(ws, REPLAY, timeout)
@@ -477,9 +487,15 @@ async def probe(
     """Run :data:`PROBE` in the learner's kernel, as the learner's system user."""
     headers = {"Authorization": f"token {token}"}
     ws_url = (
-        base.replace("http://", "ws://") + f"/user/{learner.name}/api/kernels/{kernel}/channels"
+        base.replace("https://", "wss://") + f"/user/{learner.name}/api/kernels/{kernel}/channels"
     )
-    request = HTTPRequest(ws_url, headers=headers, connect_timeout=60, request_timeout=60)
+    request = HTTPRequest(
+        ws_url,
+        headers=headers,
+        connect_timeout=60,
+        request_timeout=60,
+        ca_certs=CA_CERT.get("path"),
+    )
     ws = await websocket_connect(request)
     try:
         code = f"import json\nTARGETS = json.loads({json.dumps(targets)!r})\n{PROBE}"
@@ -566,6 +582,19 @@ def main() -> int:
     state = Path(tempfile.mkdtemp(prefix="smars-hubstate-"))  # 0700, root's
     homes = Path(tempfile.mkdtemp(prefix="smars-hubhomes-"))
     homes.chmod(0o755)  # the learners' homes in it are 0700 each
+    # TLS as on a LAN (docs/jupyterhub.md, "TLS on a LAN"): a self-signed certificate
+    # for the hub's address, which the clients (here, this driver) trust.
+    cert, key = state / "hub-cert.pem", state / "hub-key.pem"
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-sha256", "-days", "1"),
+            *("-nodes", "-keyout", str(key), "-out", str(cert), "-subj", "/CN=smars-hub"),
+            *("-addext", "subjectAltName=IP:127.0.0.1"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    key.chmod(0o600)
     password = secrets.token_hex(8)
     admin_password = secrets.token_hex(16)  # 32 characters, as the config asks
     service_token = secrets.token_hex(24)
@@ -582,6 +611,8 @@ def main() -> int:
         SMARS_HUB_API_PORT=str(free_port()),
         SMARS_HUB_PROXY_API_PORT=str(free_port()),
         SMARS_HUB_HOMES=str(homes),
+        SMARS_HUB_SSL_CERT=str(cert),
+        SMARS_HUB_SSL_KEY=str(key),
         SMARS_HUB_PASSWORD=password,
         SMARS_HUB_ADMIN_PASSWORD=admin_password,
         SMARS_HUB_ADMIN=ADMIN,
@@ -628,12 +659,19 @@ def main() -> int:
     watchdog = threading.Timer(args.deadline, on_deadline)
     watchdog.daemon = True
     watchdog.start()
-    base = f"http://127.0.0.1:{port}"
+    base = f"https://127.0.0.1:{port}"
+    os.environ["REQUESTS_CA_BUNDLE"] = CA_CERT["path"] = str(cert)
     sampler = MemorySampler(proc.pid)
     result: dict[str, Any] = {}
     try:
         wait_http(f"{base}/hub/login", deadline, proc)  # through the proxy
         hub_up_s = time.monotonic() - start
+        # The public port speaks TLS only: a plain-HTTP request gets no page.
+        try:
+            plain = requests.get(f"http://127.0.0.1:{port}/hub/login", timeout=10).status_code
+        except requests.RequestException:
+            plain = 0
+        plain_http_refused = plain == 0 or plain >= 400
         sampler.sample()
         idle_hub_kb = sampler.peak_total_kb
         thread = threading.Thread(target=sampler.run, daemon=True)
@@ -678,6 +716,7 @@ def main() -> int:
             "service token": service_token,
             "cookie secret": cookie_secret.read_text().strip() if cookie_secret.exists() else "",
             "proxy auth token": _environ(proxy).get("CONFIGPROXY_AUTH_TOKEN", ""),
+            "TLS key": key.read_text().strip(),
         }
         missing_targets: list[str] = []
 
@@ -695,6 +734,7 @@ def main() -> int:
                     ],
                     "cookie_secret": [str(cookie_secret), "open"],
                     "hub_database": [str(state / "jupyterhub.sqlite"), "open"],
+                    "tls_key": [str(key), "open"],
                     "hub_environ": [f"/proc/{proc.pid}/environ", "open"],
                     "proxy_environ": [f"/proc/{proxy}/environ", "open"],
                     "other_server_environ": [
@@ -755,6 +795,7 @@ def main() -> int:
                 "max": round(max(charts), 1) if charts else None,
             },
             "digests": sorted({lr.digest for lr in ok}),
+            "plain_http_refused": plain_http_refused,
             "admin_logins": admin_logins,
             "admin_is_admin": admin_is_admin,
             "system_users": sorted({lr.system_user for lr in learners if lr.system_user}),

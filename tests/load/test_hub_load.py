@@ -28,6 +28,7 @@ PROBED = {
     "other_home_notebook",
     "cookie_secret",
     "hub_database",
+    "tls_key",
     "hub_environ",
     "proxy_environ",
     "other_server_environ",
@@ -76,6 +77,9 @@ def test_ten_learners_replay_and_run_a_notebook_at_once(tmp_path: Path) -> None:
 
     # A chart's data reached every learner (the "time to first chart" is measured).
     assert all(lr["first_chart_s"] > 0 for lr in figures["per_learner"])
+    # The hub is reached over TLS (a self-signed certificate, as docs/jupyterhub.md
+    # sets it up for a LAN); its public port gives no page over plain HTTP.
+    assert figures["plain_http_refused"]
     # The admin credential is not the class password: the admin's name with the class
     # password is refused (in any case), with the admin password it gets in as admin.
     logins = figures["admin_logins"]
