@@ -155,9 +155,15 @@ def system_user(hub_name: str) -> pwd.struct_passwd:
     """The learner's system user, created (with the course in its home) if new."""
     sysname = SYSTEM_PREFIX + hub_name
     try:
-        return pwd.getpwnam(sysname)
+        entry = pwd.getpwnam(sysname)
     except KeyError:
-        pass
+        return _new_system_user(hub_name, sysname)
+    if os.lstat(entry.pw_dir).st_uid != entry.pw_uid:  # never start in someone else's home
+        raise RuntimeError(f"{entry.pw_dir} is not {sysname}'s")
+    return entry
+
+
+def _new_system_user(hub_name: str, sysname: str) -> pwd.struct_passwd:
     home = homes / sysname
     done = subprocess.run(
         [
@@ -179,6 +185,8 @@ def system_user(hub_name: str) -> pwd.struct_passwd:
     if done.returncode != 0:
         raise RuntimeError(f"useradd {sysname} failed: {done.stderr.strip()}")
     entry = pwd.getpwnam(sysname)
+    if os.lstat(entry.pw_dir).st_uid != entry.pw_uid:  # a folder left by someone else
+        raise RuntimeError(f"{entry.pw_dir} already existed and is not {sysname}'s")
     os.chmod(entry.pw_dir, 0o700)  # nobody else reads a learner's home
     # The course copy, made before any of the learner's code has run in this new
     # home, so nothing in it is theirs to redirect yet; then handed to the learner.
