@@ -29,6 +29,8 @@ SMARS_HUB_IP              address the hub listens on (default 127.0.0.1). Any ot
                           a class password never crosses a LAN in clear
 SMARS_HUB_SSL_CERT, SMARS_HUB_SSL_KEY  TLS certificate and key (PEM files)
 SMARS_HUB_PORT            public port (default 8000)
+SMARS_HUB_API_PORT, SMARS_HUB_PROXY_API_PORT  the hub's and the proxy's own ports,
+                          on 127.0.0.1 (default 8081 and 8001)
 SMARS_HUB_COURSE          the course folder copied into each new learner's home
                           (default: course/ next to this file's folder)
 SMARS_HUB_CHP             path to configurable-http-proxy (default: found on PATH)
