@@ -231,7 +231,9 @@ class Learner:
     digest: str = ""
     loss_usd: float = 0.0
     system_user: str = ""
-    uid: int = -1
+    uid: int = -1  # the kernel's, reported by the kernel
+    server_uid: int = -1  # the single-user server process's, from /proc
+    server_allow_root: bool = False  # "--allow-root" on the server's command line
     home_mode: str = ""
     course_owned: bool = False  # every file of the learner's course copy is theirs
     #: What each read of someone else's file raised, run as this learner.
@@ -742,6 +744,10 @@ def main() -> int:
                         "open",
                     ],
                 }
+                spid = server_pid(proc.pid, lr.name)
+                with contextlib.suppress(OSError):
+                    lr.server_uid = Path(f"/proc/{spid}").stat().st_uid if spid else -1
+                lr.server_allow_root = "--allow-root" in _cmdline(spid)
                 missing_targets.extend(
                     f"{lr.name}: {k} {v[0]}" for k, v in targets.items() if not Path(v[0]).exists()
                 )

@@ -92,6 +92,9 @@ def test_ten_learners_replay_and_run_a_notebook_at_once(tmp_path: Path) -> None:
     assert len(figures["uids"]) == LEARNERS and 0 not in figures["uids"]
     assert figures["home_modes"] == ["0o700"]
     assert all(lr["course_owned"] for lr in figures["per_learner"])
+    # Each learner's server runs as the learner (the kernel's user), without --allow-root.
+    for lr in figures["per_learner"]:
+        assert lr["server_uid"] == lr["uid"] > 0 and not lr["server_allow_root"], lr["name"]
     # Each learner, in their own kernel, tried to read the next learner's home, the
     # cookie secret, the hub's database and the environments of the hub, the proxy
     # and the next learner's server: every one of them exists and every read raised
