@@ -587,15 +587,22 @@ def main() -> int:
     # TLS as on a LAN (docs/jupyterhub.md, "TLS on a LAN"): a self-signed certificate
     # for the hub's address, which the clients (here, this driver) trust.
     cert, key = state / "hub-cert.pem", state / "hub-key.pem"
-    subprocess.run(
-        [
-            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-sha256", "-days", "1"),
-            *("-nodes", "-keyout", str(key), "-out", str(cert), "-subj", "/CN=smars-hub"),
-            *("-addext", "subjectAltName=IP:127.0.0.1"),
-        ],
-        check=True,
-        capture_output=True,
-    )
+    try:
+        subprocess.run(
+            [
+                *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-sha256", "-days", "1"),
+                *("-nodes", "-keyout", str(key), "-out", str(cert), "-subj", "/CN=smars-hub"),
+                *("-addext", "subjectAltName=IP:127.0.0.1"),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        print(f"openssl could not make the hub's certificate: {exc}", file=sys.stderr)
+        shutil.rmtree(state, ignore_errors=True)
+        shutil.rmtree(homes, ignore_errors=True)
+        return 2
     key.chmod(0o600)
     password = secrets.token_hex(8)
     admin_password = secrets.token_hex(16)  # 32 characters, as the config asks
