@@ -1,85 +1,241 @@
 """JupyterHub for a class on one machine: the smars-sim course for every learner.
 
-Run it from the hub's venv (see docs/jupyterhub.md)::
+Run it as root from the hub's venv (see docs/jupyterhub.md)::
 
     jupyterhub -f docs/jupyterhub_config.py
+
+Learners are separate system users, as The Littlest JupyterHub does it: the hub
+runs as root, and on a learner's first login it creates the system user
+``smars-<name>`` (``useradd``), with a home of mode 0700 holding the learner's own
+copy of the course; the learner's server then runs as that user. The hub's state
+folder (database, cookie secret) is root's, mode 0700, and the hub's environment
+(passwords, tokens) is root's, so no learner can read either.
 
 Everything is set by environment variables, so the same file serves a classroom
 and the load test (tests/load/hub_load.py):
 
-SMARS_HUB_STATE     folder for the hub's database, cookie secret and learners' homes
-                    (default: ./hub-state)
-SMARS_HUB_IP        address the hub listens on (default 127.0.0.1; a classroom puts
-                    a TLS proxy in front, or sets its LAN address and ssl_cert/ssl_key)
-SMARS_HUB_PORT      public port (default 8000)
-SMARS_HUB_PASSWORD  the shared password of the dummy authenticator (required)
-SMARS_HUB_COURSE    the course folder copied into each new learner's home
-                    (default: course/ next to this file's folder)
-SMARS_HUB_CHP       path to configurable-http-proxy (default: found on PATH)
-SMARS_HUB_SERVICE_TOKEN  if set, a "load-test" service with this token may manage
-                    users, servers and tokens (the load test uses it)
+SMARS_HUB_PASSWORD        the class password, shared by the learners (required,
+                          at least 8 characters)
+SMARS_HUB_ADMIN_PASSWORD  the instructor's own password (at least 32 characters, not
+                          the class password); without it nobody can log in as admin
+SMARS_HUB_ADMIN           the instructor's user name (default: instructor); this
+                          name never logs in with the class password
+SMARS_HUB_STATE           folder for the hub's database and cookie secret, made root's
+                          with mode 0700 (default: ./hub-state)
+SMARS_HUB_HOMES           folder that holds the learners' homes (default: /home);
+                          never inside SMARS_HUB_STATE
+SMARS_HUB_IP              address the hub listens on (default 127.0.0.1). Any other
+                          address needs SMARS_HUB_SSL_CERT and SMARS_HUB_SSL_KEY:
+                          a class password never crosses a LAN in clear
+SMARS_HUB_SSL_CERT, SMARS_HUB_SSL_KEY  TLS certificate and key (PEM files)
+SMARS_HUB_PORT            public port (default 8000)
+SMARS_HUB_API_PORT, SMARS_HUB_PROXY_API_PORT  the hub's and the proxy's own ports,
+                          on 127.0.0.1 (default 8081 and 8001)
+SMARS_HUB_COURSE          the course folder copied into each new learner's home
+                          (default: course/ next to this file's folder)
+SMARS_HUB_CHP             path to configurable-http-proxy (default: found on PATH)
+SMARS_HUB_SERVICE_TOKEN   if set, a "load-test" service with this token may manage
+                          users, servers and tokens (the load test uses it)
 
-The authenticator is the dummy one: anyone who knows the shared password gets
-an account named as they typed. That is fine on a closed classroom network for a
-day; for anything longer, use a real authenticator (e.g. GitHub or your
-university's OAuth) — only ``authenticator_class`` changes.
-
-The spawner is the simple local-process spawner: every learner's server runs as
-the hub's own system user, in its own home folder under SMARS_HUB_STATE. It
-isolates nothing (a learner can read another's files); with real accounts use
-``LocalProcessSpawner`` (one system user per learner) or, beyond one machine,
-Zero to JupyterHub on Kubernetes.
+A bad or missing setting stops the hub with one line naming it.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import pwd
+import re
 import shutil
+import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+from jupyterhub.spawner import LocalProcessSpawner, set_user_setuid
 
 c = get_config()  # type: ignore[name-defined]  # noqa: F821 (provided by JupyterHub)
 
-here = Path(__file__).resolve().parent
-state = Path(os.environ.get("SMARS_HUB_STATE", "hub-state")).resolve()
-state.mkdir(parents=True, exist_ok=True)
-course = Path(os.environ.get("SMARS_HUB_COURSE", here.parent / "course")).resolve()
-bin_dir = Path(sys.executable).parent  # the hub's venv: jupyterhub-singleuser lives here too
 
-# --------------------------------------------------------------- network
-c.JupyterHub.ip = os.environ.get("SMARS_HUB_IP", "127.0.0.1")
-c.JupyterHub.port = int(os.environ.get("SMARS_HUB_PORT", "8000"))
-c.JupyterHub.hub_ip = "127.0.0.1"
-c.JupyterHub.hub_port = int(os.environ.get("SMARS_HUB_API_PORT", "8081"))
-proxy_api_port = os.environ.get("SMARS_HUB_PROXY_API_PORT", "8001")
-c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{proxy_api_port}"
-c.ConfigurableHTTPProxy.command = [os.environ.get("SMARS_HUB_CHP", "configurable-http-proxy")]
-c.ConfigurableHTTPProxy.should_start = True
+def refuse(message: str) -> None:
+    """Stop the hub with one line (no traceback)."""
+    raise SystemExit(f"jupyterhub_config.py: {message}")
+
+
+here = Path(__file__).resolve().parent
+bin_dir = Path(sys.executable).parent  # the hub's venv: jupyterhub-singleuser lives here too
+course = Path(os.environ.get("SMARS_HUB_COURSE", here.parent / "course")).resolve()
+
+if os.geteuid() != 0:
+    refuse(
+        "run the hub as root: it creates one system user per learner and starts "
+        "each learner's server as that user"
+    )
 
 # ----------------------------------------------------------------- state
+state = Path(os.environ.get("SMARS_HUB_STATE", "hub-state")).resolve()
+state.mkdir(mode=0o700, parents=True, exist_ok=True)
+os.chown(state, 0, 0)
+os.chmod(state, 0o700)  # the cookie secret and the database: root's alone
+homes = Path(os.environ.get("SMARS_HUB_HOMES", "/home")).resolve()
+if homes == state or state in homes.parents:
+    refuse(f"SMARS_HUB_HOMES ({homes}) must not be inside SMARS_HUB_STATE ({state})")
+homes.mkdir(mode=0o755, parents=True, exist_ok=True)
+if homes.stat().st_mode & 0o022:
+    refuse(f"SMARS_HUB_HOMES ({homes}) is writable by others than its owner")
+
 c.JupyterHub.db_url = f"sqlite:///{state / 'jupyterhub.sqlite'}"
 c.JupyterHub.cookie_secret_file = str(state / "jupyterhub_cookie_secret")
 c.ConfigurableHTTPProxy.pid_file = str(state / "jupyterhub-proxy.pid")
 c.JupyterHub.cleanup_servers = True  # stopping the hub stops every learner's server
 
+# --------------------------------------------------------------- network
+ip = os.environ.get("SMARS_HUB_IP", "127.0.0.1")
+try:
+    loopback = ipaddress.ip_address(ip).is_loopback
+except ValueError:
+    refuse(f"SMARS_HUB_IP={ip!r} is not an IP address")
+ssl_cert = os.environ.get("SMARS_HUB_SSL_CERT", "")
+ssl_key = os.environ.get("SMARS_HUB_SSL_KEY", "")
+if bool(ssl_cert) != bool(ssl_key):
+    refuse("set both SMARS_HUB_SSL_CERT and SMARS_HUB_SSL_KEY, or neither")
+if not loopback and not ssl_cert:
+    refuse(
+        f"SMARS_HUB_IP={ip} without TLS would send the class password in clear: "
+        "set SMARS_HUB_SSL_CERT and SMARS_HUB_SSL_KEY (docs/jupyterhub.md, 'TLS on a LAN')"
+    )
+for name, path in (("SMARS_HUB_SSL_CERT", ssl_cert), ("SMARS_HUB_SSL_KEY", ssl_key)):
+    if path and not Path(path).is_file():
+        refuse(f"{name}={path}: no such file")
+if ssl_cert:
+    c.JupyterHub.ssl_cert = ssl_cert
+    c.JupyterHub.ssl_key = ssl_key
+try:
+    c.JupyterHub.port = int(os.environ.get("SMARS_HUB_PORT", "8000"))
+    c.JupyterHub.hub_port = int(os.environ.get("SMARS_HUB_API_PORT", "8081"))
+    proxy_api_port = int(os.environ.get("SMARS_HUB_PROXY_API_PORT", "8001"))
+except ValueError as exc:
+    refuse(f"a port is not a number: {exc}")
+c.JupyterHub.ip = ip
+c.JupyterHub.hub_ip = "127.0.0.1"
+c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{proxy_api_port}"
+c.ConfigurableHTTPProxy.command = [os.environ.get("SMARS_HUB_CHP", "configurable-http-proxy")]
+c.ConfigurableHTTPProxy.should_start = True
+
 # ---------------------------------------------------------- who gets in
-c.JupyterHub.authenticator_class = "dummy"
-password = os.environ.get("SMARS_HUB_PASSWORD")
+# JupyterHub's SharedPasswordAuthenticator: learners log in with the class password
+# under a name of their choice; the admin names log in only with the admin password,
+# never with the class password.
+password = os.environ.get("SMARS_HUB_PASSWORD", "")
+admin_password = os.environ.get("SMARS_HUB_ADMIN_PASSWORD", "")
+admin = os.environ.get("SMARS_HUB_ADMIN", "instructor")
 if not password:
-    raise SystemExit("set SMARS_HUB_PASSWORD: the shared class password")
-c.DummyAuthenticator.password = password
-c.Authenticator.allow_all = True  # anyone with the password (JupyterHub 5+ asks explicitly)
-c.Authenticator.admin_users = {"instructor"}
+    refuse("set SMARS_HUB_PASSWORD: the shared class password")
+if len(password) < 8:
+    refuse("SMARS_HUB_PASSWORD must be at least 8 characters")
+if admin_password and len(admin_password) < 32:
+    refuse("SMARS_HUB_ADMIN_PASSWORD must be at least 32 characters (e.g. openssl rand -hex 16)")
+if admin_password and admin_password == password:
+    refuse("SMARS_HUB_ADMIN_PASSWORD must differ from the class password")
+#: Hub user names: lower case, and short enough for "smars-" + name to be a system user.
+USERNAME_PATTERN = r"^[a-z][a-z0-9_-]{0,25}$"
+if not re.fullmatch(USERNAME_PATTERN, admin):
+    refuse(f"SMARS_HUB_ADMIN={admin!r}: use a-z, 0-9, '-' or '_', at most 26 characters")
+c.JupyterHub.authenticator_class = "shared-password"
+c.SharedPasswordAuthenticator.user_password = password
+c.SharedPasswordAuthenticator.admin_password = admin_password or None
+c.Authenticator.admin_users = {admin}  # reserved even without an admin password
+c.Authenticator.allow_all = True  # any name, with the class password
+c.Authenticator.username_pattern = USERNAME_PATTERN
 
 # ------------------------------------------------------ learners' servers
-c.JupyterHub.spawner_class = "simple"  # SimpleLocalProcessSpawner
-c.SimpleLocalProcessSpawner.home_dir_template = str(state / "homes" / "{username}")
+#: Prefix of the learners' system users: learner "ana" runs as system user "smars-ana".
+SYSTEM_PREFIX = "smars-"
+
+
+def system_user(hub_name: str) -> pwd.struct_passwd:
+    """The learner's system user, created (with the course in its home) if new."""
+    sysname = SYSTEM_PREFIX + hub_name
+    try:
+        entry = pwd.getpwnam(sysname)
+    except KeyError:
+        return _new_system_user(hub_name, sysname)
+    if os.lstat(entry.pw_dir).st_uid != entry.pw_uid:  # never start in someone else's home
+        raise RuntimeError(f"{entry.pw_dir} is not {sysname}'s")
+    return entry
+
+
+def _new_system_user(hub_name: str, sysname: str) -> pwd.struct_passwd:
+    home = homes / sysname
+    done = subprocess.run(
+        [
+            "useradd",
+            "--create-home",
+            "--home-dir",
+            str(home),
+            "--shell",
+            "/bin/bash",  # for Lab's terminal; the account has no password to log in with
+            "--user-group",
+            "--comment",
+            f"smars hub learner {hub_name}",
+            sysname,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"useradd {sysname} failed: {done.stderr.strip()}")
+    entry = pwd.getpwnam(sysname)
+    if os.lstat(entry.pw_dir).st_uid != entry.pw_uid:  # a folder left by someone else
+        raise RuntimeError(f"{entry.pw_dir} already existed and is not {sysname}'s")
+    os.chmod(entry.pw_dir, 0o700)  # nobody else reads a learner's home
+    # The course copy, made before any of the learner's code has run in this new
+    # home, so nothing in it is theirs to redirect yet; then handed to the learner.
+    target = Path(entry.pw_dir) / "course"
+    if course.is_dir() and not os.path.lexists(target):
+        shutil.copytree(
+            course, target, symlinks=True, ignore=shutil.ignore_patterns(".ipynb_checkpoints")
+        )
+        for root, dirs, files in os.walk(target):
+            for item in [root, *(os.path.join(root, n) for n in dirs + files)]:
+                os.chown(item, entry.pw_uid, entry.pw_gid, follow_symlinks=False)
+    return entry
+
+
+class LearnerSpawner(LocalProcessSpawner):  # type: ignore[misc]
+    """LocalProcessSpawner with learner ``name`` running as system user ``smars-name``.
+
+    The system user is created on the first start (see :func:`system_user`).
+    """
+
+    def make_preexec_fn(self, name: str) -> Any:
+        return set_user_setuid(SYSTEM_PREFIX + name)
+
+    def user_env(self, env: dict[str, str]) -> dict[str, str]:
+        entry = pwd.getpwnam(SYSTEM_PREFIX + self.user.name)
+        env["USER"] = entry.pw_name
+        env["HOME"] = entry.pw_dir
+        env["SHELL"] = entry.pw_shell
+        return env
+
+    async def move_certs(self, paths: dict[str, str]) -> dict[str, str]:
+        raise NotImplementedError("internal_ssl is not used by this recipe")
+
+    async def start(self) -> Any:
+        # Synchronous on purpose: the hub's event loop runs one useradd at a time.
+        system_user(self.user.name)
+        return await super().start()
+
+
+c.JupyterHub.spawner_class = LearnerSpawner
 c.Spawner.cmd = [str(bin_dir / "jupyterhub-singleuser")]
 c.Spawner.default_url = "/lab/tree/course"
 c.Spawner.ip = "127.0.0.1"
 c.Spawner.start_timeout = 120  # 40 servers starting on 2 cores queue up
 c.Spawner.http_timeout = 120
 # No news pop-up, no update check; idle kernels shut down after 20 minutes.
+# No --allow-root: a learner's server runs as the learner, never as root.
 c.Spawner.args = [
     "--LabApp.news_url=",
     "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
@@ -87,25 +243,12 @@ c.Spawner.args = [
     "--MappingKernelManager.cull_interval=120",
     "--ServerApp.shutdown_no_activity_timeout=3600",  # a server with nothing open for 1 h stops
 ]
-if os.geteuid() == 0:  # a test container; never run a real class as root
-    c.Spawner.args.append("--allow-root")
-c.Spawner.environment = {"SMARS_HUB_STATE": str(state)}  # lets the load test find strays
+# Lets the load test find strays; the path alone opens nothing (the folder is 0700 root).
+c.Spawner.environment = {"SMARS_HUB_STATE": str(state)}
 # Start at most this many servers at once; the rest wait (and retry) instead of
 # overloading the machine when the whole class presses "Start" together.
 c.JupyterHub.concurrent_spawn_limit = 20
 c.JupyterHub.active_server_limit = 60
-
-
-def copy_course(spawner: object) -> None:
-    """Give a new learner their own copy of the course (kept on later logins)."""
-    home = Path(spawner.home_dir_template.format(username=spawner.user.name))  # type: ignore[attr-defined]
-    home.mkdir(parents=True, exist_ok=True)
-    target = home / "course"
-    if not target.exists() and course.is_dir():
-        shutil.copytree(course, target, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
-
-
-c.Spawner.pre_spawn_hook = copy_course
 
 # ------------------------------------------ the load test's service token
 service_token = os.environ.get("SMARS_HUB_SERVICE_TOKEN")

@@ -7,18 +7,29 @@ and runs this file with it::
 
 What it does, on 127.0.0.1 only:
 
-1. Starts JupyterHub with ``docs/jupyterhub_config.py`` (dummy authenticator, simple
-   local-process spawner, configurable-http-proxy from npm) on free loopback ports,
-   its state in a temporary folder.
-2. For each learner, all at the same time: logs in through the login form, starts
-   their server through the hub API, opens a kernel through the proxy, runs the
-   default replay (``Scenario.aug1_2012(scale=0.01)``) and then every code cell of
-   one course notebook, in that kernel.
-3. Samples memory all along (PSS from /proc, per learner: their server and kernels),
-   and reports: time to first replay per learner (from the login), memory per
-   learner, and the total.
-4. Stops everything: every request has a timeout, the whole run a deadline
-   (``--deadline``, default 480 s), after which it stops the hub and exits non-zero.
+1. Starts JupyterHub, as root, with the class recipe ``docs/jupyterhub_config.py``
+   (shared class password + a separate admin password, one system user per learner
+   created on first login, configurable-http-proxy from npm) on free loopback ports,
+   over TLS with a self-signed certificate as on a LAN, its state in a temporary
+   folder, the learners' homes in another.
+2. Checks the admin credential: the admin name with the class password is refused,
+   with the admin password it gets in (and is admin).
+3. For each learner, all at the same time: logs in through the login form, starts
+   their server through the hub API (the hub creates system user ``smars-<name>``),
+   opens a kernel through the proxy, runs the default replay
+   (``Scenario.aug1_2012(scale=0.01)``) and then every code cell of one course
+   notebook, in that kernel.
+4. Then, in each learner's kernel (so as that learner's system user), tries to read
+   the next learner's home, the hub's cookie secret, database and TLS key, and the
+   environment of the hub, the proxy and the next learner's server, and records
+   what each attempt raised; and checks that no secret is in the learner's own
+   environment.
+5. Samples memory all along (PSS from /proc, per learner: their server and kernels),
+   and reports: time to first replay and to first chart per learner (from the
+   login), memory per learner, and the total.
+6. Stops everything and deletes the system users it made: every request has a
+   timeout, the whole run a deadline (``--deadline``, default 480 s), after which it
+   stops the hub and exits non-zero.
 """
 
 from __future__ import annotations
@@ -50,6 +61,11 @@ from tornado.websocket import websocket_connect
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = REPO / "docs" / "jupyterhub_config.py"
 CHP = REPO / "tests" / "load" / "node_modules" / ".bin" / "configurable-http-proxy"
+#: The instructor's name (SMARS_HUB_ADMIN): it has a password of its own.
+ADMIN = "instructor"
+#: The hub's self-signed certificate, trusted by this driver's websockets (requests
+#: trusts it through REQUESTS_CA_BUNDLE); set in main().
+CA_CERT: dict[str, str] = {}
 REPLAY = """\
 import time as _t
 _t0 = _t.perf_counter()
@@ -62,6 +78,40 @@ print("REPLAY", _s.execution_digest, _s.loss_usd, round(_t.perf_counter() - _t0,
 
 #: Characters of the hub's log kept in the results when anything failed.
 HUB_LOG_TAIL = 20_000
+#: The config's prefix for learners' system users (docs/jupyterhub_config.py).
+SYSTEM_PREFIX = "smars-"
+#: Run in a learner's kernel: try each read in ``TARGETS`` as that learner and report
+#: what it raised, with who the kernel runs as and who owns the learner's files.
+PROBE = """\
+import json as _j, os as _o, pwd as _p, stat as _s
+def _try(path, kind):
+    try:
+        if kind == "list":
+            _o.listdir(path)
+        else:
+            with open(path, "rb") as _f:
+                _f.read(1)
+        return "read"
+    except PermissionError:
+        return "PermissionError"
+    except OSError as _e:
+        return f"{type(_e).__name__}: {_e}"
+_home = _o.path.expanduser("~")
+_owners = set()
+for _root, _dirs, _files in _o.walk(_o.path.join(_home, "course")):
+    for _n in [_root, *(_o.path.join(_root, _x) for _x in _dirs + _files)]:
+        _owners.add(_o.lstat(_n).st_uid)
+print("PROBE " + _j.dumps({
+    "uid": _o.getuid(),
+    "user": _p.getpwuid(_o.getuid()).pw_name,
+    "home": _home,
+    "home_mode": oct(_s.S_IMODE(_o.stat(_home).st_mode)),
+    "home_owner": _o.stat(_home).st_uid,
+    "course_owners": sorted(_owners),
+    "attempts": {_k: _try(*_v) for _k, _v in TARGETS.items()},
+    "environ": dict(_o.environ),
+}))
+"""
 
 
 def free_port() -> int:
@@ -174,15 +224,26 @@ class Learner:
     login_s: float = 0.0
     server_ready_s: float = 0.0
     first_replay_s: float = 0.0  # from the start of the login to the replay's output
+    first_chart_s: float = 0.0  # from the start of the login to the first chart's data
     replay_kernel_s: float = 0.0  # the replay alone, measured in the kernel
     notebook_done_s: float = 0.0
     notebook_cells: int = 0
     digest: str = ""
     loss_usd: float = 0.0
+    system_user: str = ""
+    uid: int = -1  # the kernel's, reported by the kernel
+    server_uid: int = -1  # the single-user server process's, from /proc
+    server_allow_root: bool = False  # "--allow-root" on the server's command line
+    home_mode: str = ""
+    course_owned: bool = False  # every file of the learner's course copy is theirs
+    #: What each read of someone else's file raised, run as this learner.
+    attempts: dict[str, str] = field(default_factory=dict)
+    #: Names of the hub's secrets found in this learner's environment (none expected).
+    secrets_in_env: list[str] = field(default_factory=list)
 
 
-def login(base: str, name: str, password: str) -> None:
-    """Log in through the hub's login form (the dummy authenticator)."""
+def try_login(base: str, name: str, password: str) -> int:
+    """Log in through the hub's login form; return the HTTP status (302 when let in)."""
     with requests.Session() as s:
         r = s.get(f"{base}/hub/login", timeout=30)
         r.raise_for_status()
@@ -193,8 +254,16 @@ def login(base: str, name: str, password: str) -> None:
             allow_redirects=False,
             timeout=180,
         )
-        if r.status_code != 302 or "jupyterhub-session-id" not in s.cookies:
-            raise RuntimeError(f"login failed for {name}: HTTP {r.status_code}")
+        if r.status_code == 302 and "jupyterhub-session-id" in s.cookies:
+            return 302
+        return r.status_code if r.status_code != 302 else 0
+
+
+def login(base: str, name: str, password: str) -> None:
+    """Log in through the hub's login form (the class password)."""
+    status = try_login(base, name, password)
+    if status != 302:
+        raise RuntimeError(f"login failed for {name}: HTTP {status}")
 
 
 class Hub:
@@ -225,8 +294,12 @@ class Hub:
         return str(self.api("POST", f"/users/{name}/tokens", json={"note": "load test"})["token"])
 
 
-async def run_code(ws: Any, code: str, timeout: float) -> str:
-    """Execute ``code`` over a kernel websocket; return its stdout; raise on an error."""
+async def run_code(ws: Any, code: str, timeout: float, seen: dict[str, float] | None = None) -> str:
+    """Execute ``code`` over a kernel websocket; return its stdout; raise on an error.
+
+    ``seen["chart"]`` is set to the monotonic time of the first message of this cell
+    that carries a Vega-Lite chart (a display, or a chart widget's state).
+    """
     msg_id = uuid.uuid4().hex
     await ws.write_message(
         json.dumps(
@@ -254,6 +327,9 @@ async def run_code(ws: Any, code: str, timeout: float) -> str:
         )
     )
     out: list[str] = []
+    # The reply (shell) can overtake the last output (iopub): wait for both the reply
+    # and the kernel's "idle", which follows the cell's last output.
+    replied = idle = False
     deadline = time.monotonic() + timeout
     while True:
         left = deadline - time.monotonic()
@@ -269,6 +345,8 @@ async def run_code(ws: Any, code: str, timeout: float) -> str:
         msg = json.loads(raw)
         if msg.get("parent_header", {}).get("msg_id") != msg_id:
             continue
+        if seen is not None and "chart" not in seen and "vega-lite" in raw:
+            seen["chart"] = time.monotonic()
         kind = msg["header"]["msg_type"]
         if kind == "stream":
             out.append(msg["content"]["text"])
@@ -277,6 +355,10 @@ async def run_code(ws: Any, code: str, timeout: float) -> str:
         elif kind == "execute_reply" and msg["channel"] == "shell":
             if msg["content"]["status"] != "ok":
                 raise RuntimeError(f"cell failed: {msg['content'].get('evalue')}")
+            replied = True
+        elif kind == "status" and msg["content"].get("execution_state") == "idle":
+            idle = True  # all of the cell's output has been sent (iopub)
+        if replied and idle:
             return "".join(out)
 
 
@@ -299,7 +381,9 @@ async def learner_session(
     notebook: str,
     cells: list[str],
     timeout: float,
+    kernels: dict[str, tuple[str, str]],
 ) -> None:
+    """One learner's morning; ``kernels[name]`` keeps (kernel id, token) for the probe."""
     t0 = time.monotonic()
     name = learner.name
     try:
@@ -318,10 +402,17 @@ async def learner_session(
             return str(r.json()["id"])
 
         kernel = await asyncio.to_thread(new_kernel)
-        ws_url = base.replace("http://", "ws://") + f"/user/{name}/api/kernels/{kernel}/channels"
+        kernels[name] = (kernel, token)
+        ws_url = base.replace("https://", "wss://") + f"/user/{name}/api/kernels/{kernel}/channels"
         # Generous: ten kernels starting at once on two cores can take minutes to answer;
         # the run's overall deadline still bounds everything.
-        request = HTTPRequest(ws_url, headers=headers, connect_timeout=180, request_timeout=180)
+        request = HTTPRequest(
+            ws_url,
+            headers=headers,
+            connect_timeout=180,
+            request_timeout=180,
+            ca_certs=CA_CERT.get("path"),
+        )
         ws = await websocket_connect(request)
         try:
             out = await run_code(ws, REPLAY, timeout)
@@ -335,15 +426,115 @@ async def learner_session(
             )
             # The notebook runs from the learner's copy of the course, as Lab would.
             await run_code(ws, "import os; os.chdir(os.path.expanduser('~/course'))", timeout)
+            seen: dict[str, float] = {}
             for source in cells:
-                await run_code(ws, source, timeout)
+                await run_code(ws, source, timeout, seen)
                 learner.notebook_cells += 1
             learner.notebook_done_s = time.monotonic() - t0
+            if "chart" in seen:
+                learner.first_chart_s = seen["chart"] - t0
         finally:
             ws.close()
         learner.ok = True
     except Exception as exc:  # reported per learner; the run goes on
         learner.error = f"{type(exc).__name__}: {exc}"
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return (
+            Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        )
+    except OSError:
+        return ""
+
+
+def _environ(pid: int) -> dict[str, str]:
+    try:
+        items = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    except OSError:
+        return {}
+    out = {}
+    for item in items:
+        key, sep, value = item.partition(b"=")
+        if sep:
+            out[key.decode(errors="replace")] = value.decode(errors="replace")
+    return out
+
+
+def server_pid(hub_pid: int, name: str) -> int:
+    """The pid of ``name``'s single-user server (0 if none is running)."""
+    for pid in _descendants(hub_pid):
+        if _user_of(pid) == name and "jupyterhub-singleuser" in _cmdline(pid):
+            return pid
+    return 0
+
+
+def proxy_pid(hub_pid: int) -> int:
+    for pid in _descendants(hub_pid):
+        if "configurable-http-proxy" in _cmdline(pid):
+            return pid
+    return 0
+
+
+async def probe(
+    base: str,
+    learner: Learner,
+    kernel: str,
+    token: str,
+    targets: dict[str, list[str]],
+    hub_secrets: dict[str, str],
+    timeout: float,
+) -> None:
+    """Run :data:`PROBE` in the learner's kernel, as the learner's system user."""
+    headers = {"Authorization": f"token {token}"}
+    ws_url = (
+        base.replace("https://", "wss://") + f"/user/{learner.name}/api/kernels/{kernel}/channels"
+    )
+    request = HTTPRequest(
+        ws_url,
+        headers=headers,
+        connect_timeout=60,
+        request_timeout=60,
+        ca_certs=CA_CERT.get("path"),
+    )
+    ws = await websocket_connect(request)
+    try:
+        code = f"import json\nTARGETS = json.loads({json.dumps(targets)!r})\n{PROBE}"
+        out = await run_code(ws, code, timeout)
+    finally:
+        ws.close()
+    found = json.loads(next(x for x in out.splitlines() if x.startswith("PROBE "))[6:])
+    learner.system_user = found["user"]
+    learner.uid = found["uid"]
+    learner.home_mode = found["home_mode"]
+    learner.course_owned = found["course_owners"] == [found["uid"]] == [found["home_owner"]]
+    learner.attempts = found["attempts"]
+    environ = json.dumps(found["environ"])
+    learner.secrets_in_env = sorted(k for k, v in hub_secrets.items() if v and v in environ)
+
+
+def remove_system_users(names: list[str]) -> list[str]:
+    """End the processes of, and delete, the learners' system users; return those deleted."""
+    import pwd
+
+    removed = []
+    for name in names:
+        try:
+            uid = pwd.getpwnam(name).pw_uid
+        except KeyError:
+            continue
+        for pid_dir in Path("/proc").iterdir():
+            if pid_dir.name.isdigit():
+                with contextlib.suppress(OSError):
+                    if pid_dir.stat().st_uid == uid:
+                        os.kill(int(pid_dir.name), signal.SIGKILL)
+        done = subprocess.run(["userdel", name], capture_output=True, text=True, check=False)
+        if done.returncode == 0:
+            removed.append(name)
+        else:
+            print(f"userdel {name}: {done.stderr.strip()}", file=sys.stderr)
+    return removed
 
 
 def wait_http(url: str, deadline: float, proc: subprocess.Popen[bytes]) -> None:
@@ -382,10 +573,45 @@ def main() -> int:
         else:
             notebook = "course/console.ipynb"
     cells = notebook_cells(REPO / notebook)
+    if os.geteuid() != 0:
+        print(
+            "the load test runs the class recipe, which needs root: the hub creates one "
+            "system user per learner",
+            file=sys.stderr,
+        )
+        return 2
 
-    state = Path(tempfile.mkdtemp(prefix="smars-hubstate-"))
+    state = Path(tempfile.mkdtemp(prefix="smars-hubstate-"))  # 0700, root's
+    homes = Path(tempfile.mkdtemp(prefix="smars-hubhomes-"))
+    homes.chmod(0o755)  # the learners' homes in it are 0700 each
+    # TLS as on a LAN (docs/jupyterhub.md, "TLS on a LAN"): a self-signed certificate
+    # for the hub's address, which the clients (here, this driver) trust.
+    cert, key = state / "hub-cert.pem", state / "hub-key.pem"
+    try:
+        subprocess.run(
+            [
+                *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-sha256", "-days", "1"),
+                *("-nodes", "-keyout", str(key), "-out", str(cert), "-subj", "/CN=smars-hub"),
+                *("-addext", "subjectAltName=IP:127.0.0.1"),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        print(f"openssl could not make the hub's certificate: {exc}", file=sys.stderr)
+        shutil.rmtree(state, ignore_errors=True)
+        shutil.rmtree(homes, ignore_errors=True)
+        return 2
+    key.chmod(0o600)
     password = secrets.token_hex(8)
+    admin_password = secrets.token_hex(16)  # 32 characters, as the config asks
     service_token = secrets.token_hex(24)
+    # Names unique to this run, so a leftover system user of an earlier run never
+    # stands in for a new one; every one is deleted at the end.
+    run_id = secrets.token_hex(2)
+    learners = [Learner(f"lt{run_id}-{i:02d}") for i in range(1, args.learners + 1)]
+    system_users = [SYSTEM_PREFIX + lr.name for lr in learners]
     port = free_port()
     env = dict(os.environ)
     env.update(
@@ -393,7 +619,12 @@ def main() -> int:
         SMARS_HUB_PORT=str(port),
         SMARS_HUB_API_PORT=str(free_port()),
         SMARS_HUB_PROXY_API_PORT=str(free_port()),
+        SMARS_HUB_HOMES=str(homes),
+        SMARS_HUB_SSL_CERT=str(cert),
+        SMARS_HUB_SSL_KEY=str(key),
         SMARS_HUB_PASSWORD=password,
+        SMARS_HUB_ADMIN_PASSWORD=admin_password,
+        SMARS_HUB_ADMIN=ADMIN,
         SMARS_HUB_SERVICE_TOKEN=service_token,
         SMARS_HUB_CHP=str(CHP if CHP.exists() else shutil.which("configurable-http-proxy") or CHP),
         PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
@@ -412,6 +643,8 @@ def main() -> int:
     def on_deadline() -> None:
         print(f"deadline of {args.deadline} s reached: stopping", file=sys.stderr, flush=True)
         stop_hub()
+        remove_system_users(system_users)
+        shutil.rmtree(homes, ignore_errors=True)
         os._exit(3)
 
     def stop_hub() -> None:
@@ -435,25 +668,42 @@ def main() -> int:
     watchdog = threading.Timer(args.deadline, on_deadline)
     watchdog.daemon = True
     watchdog.start()
-    base = f"http://127.0.0.1:{port}"
-    learners = [Learner(f"learner{i:02d}") for i in range(1, args.learners + 1)]
+    base = f"https://127.0.0.1:{port}"
+    os.environ["REQUESTS_CA_BUNDLE"] = CA_CERT["path"] = str(cert)
     sampler = MemorySampler(proc.pid)
     result: dict[str, Any] = {}
     try:
         wait_http(f"{base}/hub/login", deadline, proc)  # through the proxy
         hub_up_s = time.monotonic() - start
+        # The public port speaks TLS only: a plain-HTTP request gets no page.
+        try:
+            plain = requests.get(f"http://127.0.0.1:{port}/hub/login", timeout=10).status_code
+        except requests.RequestException:
+            plain = 0
+        plain_http_refused = plain == 0 or plain >= 400
         sampler.sample()
         idle_hub_kb = sampler.peak_total_kb
         thread = threading.Thread(target=sampler.run, daemon=True)
         thread.start()
         hub = Hub(base, service_token)
+        # The admin credential is not the class password (HTTP status of each login;
+        # 302 is "let in").
+        admin_logins = {
+            "admin_with_class_password": try_login(base, ADMIN, password),
+            "admin_capitalised_with_class_password": try_login(base, ADMIN.capitalize(), password),
+            "admin_with_admin_password": try_login(base, ADMIN, admin_password),
+        }
+        admin_is_admin = bool(hub.api("GET", f"/users/{ADMIN}").get("admin"))
         per_learner_timeout = max(30.0, deadline - time.monotonic() - 20)
         t_all = time.monotonic()
+        kernels: dict[str, tuple[str, str]] = {}
 
         async def everyone() -> None:
             await asyncio.gather(
                 *(
-                    learner_session(hub, base, lr, password, notebook, cells, per_learner_timeout)
+                    learner_session(
+                        hub, base, lr, password, notebook, cells, per_learner_timeout, kernels
+                    )
                     for lr in learners
                 )
             )
@@ -464,8 +714,61 @@ def main() -> int:
         sampler.stop()
         thread.join(timeout=5)
 
+        # Each learner, as their own system user, tries to read the next learner's
+        # home and the hub's secrets. Every target is checked to exist (as root) first,
+        # so a PermissionError means "there, and refused".
+        cookie_secret = state / "jupyterhub_cookie_secret"
+        proxy = proxy_pid(proc.pid)
+        hub_secrets = {
+            "class password": password,
+            "admin password": admin_password,
+            "service token": service_token,
+            "cookie secret": cookie_secret.read_text().strip() if cookie_secret.exists() else "",
+            "proxy auth token": _environ(proxy).get("CONFIGPROXY_AUTH_TOKEN", ""),
+            "TLS key": key.read_text().strip(),
+        }
+        missing_targets: list[str] = []
+
+        async def probes() -> None:
+            for i, lr in enumerate(learners):
+                other = learners[(i + 1) % len(learners)]
+                if lr.name not in kernels:
+                    continue
+                other_home = homes / (SYSTEM_PREFIX + other.name)
+                targets = {
+                    "other_home_list": [str(other_home), "list"],
+                    "other_home_notebook": [
+                        str(other_home / "course" / Path(notebook).name),
+                        "open",
+                    ],
+                    "cookie_secret": [str(cookie_secret), "open"],
+                    "hub_database": [str(state / "jupyterhub.sqlite"), "open"],
+                    "tls_key": [str(key), "open"],
+                    "hub_environ": [f"/proc/{proc.pid}/environ", "open"],
+                    "proxy_environ": [f"/proc/{proxy}/environ", "open"],
+                    "other_server_environ": [
+                        f"/proc/{server_pid(proc.pid, other.name)}/environ",
+                        "open",
+                    ],
+                }
+                spid = server_pid(proc.pid, lr.name)
+                with contextlib.suppress(OSError):
+                    lr.server_uid = Path(f"/proc/{spid}").stat().st_uid if spid else -1
+                lr.server_allow_root = "--allow-root" in _cmdline(spid)
+                missing_targets.extend(
+                    f"{lr.name}: {k} {v[0]}" for k, v in targets.items() if not Path(v[0]).exists()
+                )
+                try:
+                    await probe(base, lr, *kernels[lr.name], targets, hub_secrets, 120)
+                except Exception as exc:
+                    lr.ok = False
+                    lr.error = f"probe: {type(exc).__name__}: {exc}"
+
+        asyncio.run(probes())
+
         ok = [lr for lr in learners if lr.ok]
         firsts = [lr.first_replay_s for lr in ok]
+        charts = [lr.first_chart_s for lr in ok if lr.first_chart_s]
         per_user_mb = [kb / 1024 for kb in sampler.peak_user_kb.values()]
         result = {
             "learners": args.learners,
@@ -499,7 +802,19 @@ def main() -> int:
             "memory_idle_hub_mb_pss": round(idle_hub_kb / 1024),
             "memory_total_peak_mb_pss": round(sampler.peak_total_kb / 1024),
             "memory_samples": sampler.samples,
+            "first_chart_s": {
+                "min": round(min(charts), 1) if charts else None,
+                "median": round(statistics.median(charts), 1) if charts else None,
+                "max": round(max(charts), 1) if charts else None,
+            },
             "digests": sorted({lr.digest for lr in ok}),
+            "plain_http_refused": plain_http_refused,
+            "admin_logins": admin_logins,
+            "admin_is_admin": admin_is_admin,
+            "system_users": sorted({lr.system_user for lr in learners if lr.system_user}),
+            "uids": sorted({lr.uid for lr in learners if lr.uid >= 0}),
+            "probe_targets_missing": missing_targets,
+            "home_modes": sorted({lr.home_mode for lr in learners if lr.home_mode}),
             "per_learner": [asdict(lr) for lr in learners],
         }
         if len(ok) < len(learners):
@@ -514,7 +829,9 @@ def main() -> int:
     finally:
         sampler.stop()
         stop_hub()
+        result["system_users_removed"] = len(remove_system_users(system_users))
         watchdog.cancel()
+        shutil.rmtree(homes, ignore_errors=True)
         if not args.keep_state:
             shutil.rmtree(state, ignore_errors=True)
     text = json.dumps(result, indent=2)

@@ -1,7 +1,9 @@
 """10 learners on one JupyterHub at once (tests/load/hub_load.py), as a pytest test.
 
-It makes its own venv (jupyterhub + the course, about 80 s the first time) and
-runs 10 learners' servers on 2 cores, so it runs only in CI (``CI`` set) or when
+It runs the class recipe (docs/jupyterhub_config.py) as it is: the hub runs as root
+and each learner is a separate system user, so the test needs root. It makes its own
+venv (jupyterhub + the course, about 80 s the first time) and runs 10 learners'
+servers on 2 cores, so it runs only in CI (``CI`` set) or when
 ``SMARS_LOAD_TEST=1``; elsewhere it skips. Loopback only, bounded by a deadline.
 """
 
@@ -20,12 +22,25 @@ from smars_sim import Scenario, replay
 
 REPO = Path(__file__).resolve().parents[2]
 LEARNERS = 10
+#: What each learner tries to read, as their own system user (tests/load/hub_load.py).
+PROBED = {
+    "other_home_list",
+    "other_home_notebook",
+    "cookie_secret",
+    "hub_database",
+    "tls_key",
+    "hub_environ",
+    "proxy_environ",
+    "other_server_environ",
+}
 
 
 @pytest.mark.slow
 def test_ten_learners_replay_and_run_a_notebook_at_once(tmp_path: Path) -> None:
     if not (os.environ.get("CI") or os.environ.get("SMARS_LOAD_TEST")):
         pytest.skip("JupyterHub load test: runs in CI or with SMARS_LOAD_TEST=1")
+    if os.geteuid() != 0:
+        pytest.fail("the JupyterHub load test needs root: the hub makes a system user per learner")
     if shutil.which("npm") is None:
         pytest.fail("the JupyterHub load test needs npm (configurable-http-proxy)")
     out = tmp_path / "load.json"
@@ -59,3 +74,34 @@ def test_ten_learners_replay_and_run_a_notebook_at_once(tmp_path: Path) -> None:
     expected = replay(Scenario.aug1_2012(scale=0.01)).summary.execution_digest
     assert figures["digests"] == [expected]  # every learner's replay is the same replay
     assert all(lr["notebook_cells"] == figures["notebook_cells"] for lr in figures["per_learner"])
+
+    # A chart's data reached every learner (the "time to first chart" is measured).
+    assert all(lr["first_chart_s"] > 0 for lr in figures["per_learner"])
+    # The hub is reached over TLS (a self-signed certificate, as docs/jupyterhub.md
+    # sets it up for a LAN); its public port gives no page over plain HTTP.
+    assert figures["plain_http_refused"]
+    # The admin credential is not the class password: the admin's name with the class
+    # password is refused (in any case), with the admin password it gets in as admin.
+    logins = figures["admin_logins"]
+    assert logins["admin_with_class_password"] == 403, logins
+    assert logins["admin_capitalised_with_class_password"] == 403, logins
+    assert logins["admin_with_admin_password"] == 302 and figures["admin_is_admin"], logins
+    # Ten learners, ten system users (none root), each home 0700, each course copy theirs.
+    assert len(figures["system_users"]) == LEARNERS
+    assert all(u.startswith("smars-") for u in figures["system_users"])
+    assert len(figures["uids"]) == LEARNERS and 0 not in figures["uids"]
+    assert figures["home_modes"] == ["0o700"]
+    assert all(lr["course_owned"] for lr in figures["per_learner"])
+    # Each learner's server runs as the learner (the kernel's user), without --allow-root.
+    for lr in figures["per_learner"]:
+        assert lr["server_uid"] == lr["uid"] > 0 and not lr["server_allow_root"], lr["name"]
+    # Each learner, in their own kernel, tried to read the next learner's home, the
+    # cookie secret, the hub's database and the environments of the hub, the proxy
+    # and the next learner's server: every one of them exists and every read raised
+    # PermissionError. No secret of the hub is in a learner's environment.
+    assert figures["probe_targets_missing"] == []
+    for lr in figures["per_learner"]:
+        assert set(lr["attempts"]) == PROBED, (lr["name"], lr["attempts"])
+        assert set(lr["attempts"].values()) == {"PermissionError"}, (lr["name"], lr["attempts"])
+        assert lr["secrets_in_env"] == [], (lr["name"], lr["secrets_in_env"])
+    assert figures["system_users_removed"] == LEARNERS  # the test leaves no accounts behind
