@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 from .core.result import Summary
+from .fixes import AVAILABLE, SPECS, FixSpec
 
 __all__ = ["main"]
 
@@ -68,20 +69,33 @@ def _parser() -> _Parser:
         "--halt-at", metavar="HH:MM[:SS]", help="stop every server at once at this time"
     )
     rp.add_argument(
-        "--fix", action="append", default=[], metavar="NAME", help="apply a fix (repeatable)"
+        "--fix",
+        action="append",
+        default=[],
+        choices=AVAILABLE,
+        metavar="NAME",
+        help=f"apply a fix (repeatable): {', '.join(AVAILABLE)}",
     )
     rp.add_argument("--json", action="store_true", help="print the summary as one JSON object")
-    rp.add_argument("--out", metavar="DIR", help="write every table as parquet into DIR")
+    rp.add_argument(
+        "--out",
+        metavar="DIR",
+        help="write every table as parquet into DIR (needs the analysis extra)",
+    )
     rp.add_argument(
         "--kill-at", metavar="HH:MM[:SS]", help="press the fleet-wide kill switch at this time"
     )
-    rp.add_argument(
-        "--limit",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="a kill-switch risk limit, e.g. capital_threshold_usd=5e7 (off: no such control)",
-    )
+    for spec in SPECS:  # each fix with parameters declares its option in the registry
+        if spec.cli_option:
+            rp.add_argument(
+                spec.cli_option,
+                action="append",
+                default=[],
+                dest=_option_dest(spec),
+                metavar="NAME=VALUE",
+                help=f"a parameter of the {spec.name} fix (repeatable), "
+                "e.g. capital_threshold_usd=5e7 (off: no such control)",
+            )
     rp.add_argument("--flag", metavar="KEY", help="the flag key the old build reads")
     wi = sub.add_parser("whatif", help="replay every combination of the four fixes")
     wi.add_argument("--json", action="store_true", help="print the rows as a JSON list")
@@ -149,6 +163,22 @@ def _progress_bar() -> Callable[[float], None]:
     return report
 
 
+def _option_dest(spec: FixSpec) -> str:
+    return "fix_" + spec.cli_option.lstrip("-").replace("-", "_")
+
+
+def _need_analysis(what: str) -> None:
+    """Exit 2 before any replay if the ``analysis`` extra (pandas, pyarrow) is missing."""
+    import importlib.util
+
+    missing = [m for m in ("pandas", "pyarrow") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise ValueError(
+            f"{what} needs the analysis extra ({', '.join(missing)} not installed); "
+            "install it with: pip install 'smars-sim[analysis]'"
+        )
+
+
 def _seed_and_scale(args: argparse.Namespace, default_scale: float | None = None) -> dict[str, Any]:
     """The ``--seed`` and ``--scale`` options every subcommand shares, as scenario changes."""
     changes: dict[str, Any] = {}
@@ -180,12 +210,20 @@ def _scenario(args: argparse.Namespace) -> Any:
         changes["fixes"] = tuple(args.fix)
     if args.kill_at is not None:
         changes["kill_at"] = parse_time(args.kill_at, what="--kill-at")
-    if args.limit:
-        from .fixes.kill_switch import RiskLimits
-
-        if "kill-switch" not in args.fix:
-            raise ValueError("--limit sets the kill-switch fix's limits; add --fix kill-switch")
-        changes["fix_params"] = {"kill-switch": RiskLimits.parse(args.limit)}
+    params: dict[str, object] = {}
+    for spec in SPECS:
+        given = getattr(args, _option_dest(spec), None) if spec.cli_option else None
+        if not given:
+            continue
+        if spec.name not in args.fix:
+            raise ValueError(
+                f"{spec.cli_option} sets the {spec.name} fix's parameters; add --fix {spec.name}"
+            )
+        kind = spec.params_type()
+        assert kind is not None  # a registry entry with a CLI option has parameters
+        params[spec.name] = kind.parse(given)  # type: ignore[attr-defined]
+    if params:
+        changes["fix_params"] = params
     if args.flag is not None:
         changes["flag"] = args.flag
     base = Scenario.named(args.scenario)
@@ -234,11 +272,14 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     from .fixes import replay
 
     scenario = _scenario(args)
-    if args.out:
+    if args.out is not None:
+        _need_analysis("--out")
         _check_out_dir(args.out)
     result = replay(scenario, progress=_progress_bar())
-    if args.out:
-        result.write(args.out)
+    if args.out is not None:
+        from .analysis.tables import write_all
+
+        write_all(result, args.out)
     if args.json:
         print(json.dumps(result.summary.as_dict(), sort_keys=True))
     else:
@@ -247,6 +288,7 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 
 
 def _cmd_whatif(args: argparse.Namespace) -> int:
+    _need_analysis("smars-sim whatif")
     from .analysis.whatif import DEFAULT_SCALE, kill_time_sweep, what_if
     from .core.scenario import Scenario
 

@@ -132,11 +132,105 @@ def test_import_from_installed_wheel(installed: dict[str, Path]) -> None:
 
 
 def test_cli_replay_json(installed: dict[str, Path]) -> None:
-    if not (REPO / "smars_sim" / "cli.py").exists():
-        pytest.skip("smars_sim/cli.py does not exist yet: the CLI check runs once it does")
     exe = installed["bin"] / "smars-sim"
     assert exe.exists(), "console script smars-sim was not installed"
     out = _run([str(exe), "replay", "--scale", "0.01", "--json"], installed["cwd"], _clean_env())
     obj = json.loads(out)
     assert isinstance(obj, dict), out
     assert "execution_digest" in obj, out
+
+
+# ----------------------------------------------------------------------------------
+# The base install: the wheel and its two pure-Python dependencies, nothing else
+# ----------------------------------------------------------------------------------
+BASE_DEPS = ("openfeature", "vulture")  # the fixes' own dependencies (pyproject's base)
+
+
+@pytest.fixture(scope="module")
+def base(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A venv that sees no site-packages but the wheel's and its base dependencies'.
+
+    Offline: the two dependencies are linked in from the test venv (one folder each),
+    so pandas, numpy, pyarrow, altair and ipywidgets are not importable in it.
+    """
+    root = tmp_path_factory.mktemp("base")
+    venv_dir = root / "venv"
+    _run([sys.executable, "-m", "venv", "--without-pip", str(venv_dir)], cwd=root)
+    py = venv_dir / "bin" / "python"
+    get_purelib = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+    purelib = Path(_run([str(py), "-c", get_purelib], root).strip())
+    here = Path(sysconfig.get_paths()["purelib"])
+    for name in BASE_DEPS:
+        (purelib / name).symlink_to(here / name, target_is_directory=True)
+    _run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(py),
+            "install",
+            "--no-deps",
+            "--no-index",
+            "-q",
+            str(wheel),
+        ],
+        cwd=root,
+    )
+    cwd = root / "elsewhere"
+    cwd.mkdir()
+    return {"python": py, "bin": venv_dir / "bin", "cwd": cwd}
+
+
+def test_base_install_has_no_pandas_numpy_pyarrow_altair_or_ipywidgets(
+    base: dict[str, Path],
+) -> None:
+    code = (
+        "import importlib.util as u, json; "
+        "print(json.dumps({m: u.find_spec(m) is not None for m in "
+        "('pandas', 'numpy', 'pyarrow', 'altair', 'ipywidgets', 'smars_sim')}))"
+    )
+    found = json.loads(_run([str(base["python"]), "-c", code], base["cwd"], _clean_env()))
+    assert found == {
+        "pandas": False,
+        "numpy": False,
+        "pyarrow": False,
+        "altair": False,
+        "ipywidgets": False,
+        "smars_sim": True,
+    }
+
+
+def test_base_install_replays_with_every_fix(base: dict[str, Path]) -> None:
+    from smars_sim.fixes import AVAILABLE
+
+    exe = str(base["bin"] / "smars-sim")
+    plain = json.loads(
+        _run([exe, "replay", "--scale", "0.01", "--json"], base["cwd"], _clean_env())
+    )
+    assert plain["executions"] > 0 and plain["loss_usd"] > 0
+    for fix in AVAILABLE:
+        fixed = json.loads(
+            _run(
+                [exe, "replay", "--scenario", "small", "--fix", fix, "--json"],
+                base["cwd"],
+                _clean_env(),
+            )
+        )
+        assert fixed["fixes"] == [fix]
+
+
+def test_base_install_refuses_out_in_one_line_naming_the_extra(base: dict[str, Path]) -> None:
+    exe = str(base["bin"] / "smars-sim")
+    proc = subprocess.run(
+        [exe, "replay", "--scenario", "small", "--out", str(base["cwd"] / "out")],
+        cwd=base["cwd"],
+        env=_clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "smars-sim[analysis]" in lines[0], proc.stderr
+    assert not (base["cwd"] / "out").exists()  # refused before any replay or write
