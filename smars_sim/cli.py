@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
+from .core.fmt import usd, usd_report
 from .core.result import Summary
 from .fixes import AVAILABLE, SPECS, FixSpec
 
@@ -72,7 +73,6 @@ def _parser() -> _Parser:
         "--fix",
         action="append",
         default=[],
-        choices=AVAILABLE,
         metavar="NAME",
         help=f"apply a fix (repeatable): {', '.join(AVAILABLE)}",
     )
@@ -237,9 +237,6 @@ def _scenario(args: argparse.Namespace) -> Any:
 
 
 def _table(summary: Summary) -> str:
-    def money(x: float) -> str:
-        return f"${x / 1e9:,.2f}B" if abs(x) >= 1e9 else f"${x / 1e6:,.1f}M"
-
     stale = ", ".join(map(str, summary.stale_servers))
     ran = f"{summary.start or '-'} to {summary.stop or '-'}"
     rows = [
@@ -254,9 +251,9 @@ def _table(summary: Summary) -> str:
         ("executions", f"{summary.executions:,}"),
         ("symbols traded", f"{summary.symbols_traded:,}"),
         ("shares traded", f"{summary.shares_traded:,}"),
-        ("net long", f"{money(summary.long_usd)} in {summary.long_symbols} symbols"),
-        ("net short", f"{money(summary.short_usd)} in {summary.short_symbols} symbols"),
-        ("realised loss", money(summary.loss_usd)),
+        ("net long", f"{usd_report(summary.long_usd)} in {summary.long_symbols} symbols"),
+        ("net short", f"{usd_report(summary.short_usd)} in {summary.short_symbols} symbols"),
+        ("realised loss", usd_report(summary.loss_usd)),
         (
             "Power Peg ran",
             f"{ran} ({summary.duration_minutes} min)",
@@ -298,7 +295,7 @@ def _cmd_whatif(args: argparse.Namespace) -> int:
         print(json.dumps(json.loads(table.to_json(orient="records")), sort_keys=True))
         return 0
     shown = table.copy()
-    shown["loss_usd"] = shown["loss_usd"].map(lambda x: f"${x / 1e6:,.3f}M")
+    shown["loss_usd"] = shown["loss_usd"].map(lambda x: usd(x, 3, smallest="M"))
     columns = (
         list(shown.columns)
         if args.sweep

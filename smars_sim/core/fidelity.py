@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .clock import OPEN_NS, format_time
+from .fmt import usd_report
 from .record import figure
 
 if TYPE_CHECKING:
@@ -49,10 +50,6 @@ class FidelityRow:
     headline: bool
     source: str
     scaled: bool = False
-
-
-def _money(x: float) -> str:
-    return f"${x / 1e9:,.2f}B" if abs(x) >= 1e9 else f"${x / 1e6:,.1f}M"
 
 
 def _count(x: float) -> str:
@@ -177,11 +174,11 @@ def fidelity_rows(result: Result) -> list[FidelityRow]:
     )
     exact("symbols traded", "symbols_traded", s.symbols_traded)
     band("shares traded", "shares_traded_min", s.shares_traded, 397e6, 417e6, _count)
-    relative("net long", "net_long_usd", s.long_usd, 0.05, _money)
+    relative("net long", "net_long_usd", s.long_usd, 0.05, usd_report)
     exact("net long symbols", "net_long_symbols", s.long_symbols)
-    relative("net short", "net_short_usd", s.short_usd, 0.05, _money)
+    relative("net short", "net_short_usd", s.short_usd, 0.05, usd_report)
     exact("net short symbols", "net_short_symbols", s.short_symbols)
-    band("realised loss", "loss_usd_min", s.loss_usd, 460e6, 483e6, _money)
+    band("realised loss", "loss_usd_min", s.loss_usd, 460e6, 483e6, usd_report)
     band(
         "duration (minutes)",
         "duration_minutes",
@@ -214,8 +211,8 @@ def fidelity_rows(result: Result) -> list[FidelityRow]:
     rows.append(
         FidelityRow(
             "loss per minute (average)",
-            f"{rate.qualifier} {_money(float(rate.value))}",
-            _money(per_minute),
+            f"{rate.qualifier} {usd_report(float(rate.value))}",
+            usd_report(per_minute),
             "context",
             per_minute / float(rate.value) - 1,
             True,
@@ -230,7 +227,7 @@ def fidelity_rows(result: Result) -> list[FidelityRow]:
             FidelityRow(
                 "loss per minute, before / after the rollback",
                 "worse after the rollback",
-                f"{_money(before)} / {_money(after)}",
+                f"{usd_report(before)} / {usd_report(after)}",
                 "after > before",
                 None,
                 after > before,
