@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from ..analysis.fix_tables import evaluation_row
 from ..core.builds import FLAG
-from ..core.record import figure
 from ..fixes import flag_registry
 from ..ui.fix_panels import FlagReplay
 from ..ui.flag_panels import FlagConsole, StaleFlagReport
@@ -20,7 +19,6 @@ __all__ = [
     "FlagReplay",
     "StaleFlagReport",
     "evaluation_row",
-    "figure",
     "flag_registry",
     "md",
     "text_table",

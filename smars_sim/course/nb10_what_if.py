@@ -6,7 +6,6 @@ Every combination of the four fixes, the swiss-cheese view, and the game day.
 from __future__ import annotations
 
 from ..analysis.fix_tables import single_layer_rows, what_if_rows, what_if_table
-from ..core.record import figure
 from ..ui.fix_panels import SwissCheese
 from ..ui.gameday import GameDay, record_line
 from ..ui.panel import md, show, text_table
@@ -15,7 +14,6 @@ from ..viz.fix_charts import fix_heatmap
 __all__ = [
     "GameDay",
     "SwissCheese",
-    "figure",
     "fix_heatmap",
     "md",
     "record_line",
