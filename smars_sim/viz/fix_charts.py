@@ -106,7 +106,7 @@ def order_rate_chart(
 
 def coverage_chart(
     data: pd.DataFrame, dead_paths: Sequence[str], *, what: str = "an ordinary day"
-) -> alt.LayerChart:
+) -> alt.TopLevelMixin:
     """Code-path hits per server as a grid: a compiled path with zero hits is dead code.
 
     Args:
