@@ -15,7 +15,9 @@ import pytest
 from smars_sim import FLAG, Scenario
 from smars_sim.core.clock import parse_time
 from smars_sim.fixes import flag_registry as flags
+from smars_sim.fixes import verified_deploy as deploy
 from smars_sim.ui import fix_models as fm
+from smars_sim.ui import kill_models as km
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = Scenario.small()
@@ -55,7 +57,7 @@ def test_deploy_lab_model_cases():
 
 
 def test_kill_drill_model_press_once():
-    model = fm.KillDrillModel(SMALL.with_(rollback_at=None, stop_all_at=None))
+    model = km.KillDrillModel(SMALL.with_(rollback_at=None, stop_all_at=None))
     assert model.killed_at() is None and "not pressed" in model.status_text()
     model.advance(1)
     model.kill()
@@ -69,7 +71,7 @@ def test_kill_drill_model_press_once():
 
 
 def test_kill_lab_model_settings():
-    model = fm.KillLabModel(SMALL)
+    model = km.KillLabModel(SMALL)
     assert model.limits() is None and model.automated() is None
     assert "all off" in model.describe() and model.control_rows() == []
     model.set(reconcile=True, delay=2)
@@ -82,20 +84,38 @@ def test_kill_lab_model_settings():
         model.set(speed=3)
 
 
+def test_canary_judge_model_config():
+    model = fm.CanaryJudgeModel(SMALL)
+    assert model.candidate == fm.CanaryJudgeModel.DEFAULT_CANDIDATE
+    names = [m.name for m in deploy.METRICS]
+    model.set(candidate="the RLP release", critical=False, **{names[1]: 9999.0})
+    specs = model.metrics()
+    assert [s.name for s in specs] == names
+    assert specs[0].critical is False and specs[1].allowed_increase == 9999.0
+    assert specs[2].allowed_increase == deploy.METRICS[2].allowed_increase
+    assert model.analysis().verdict in fm.VERDICT_ACTIONS
+    assert len(model.rows()) == len(names) and "verdict" in model.describe()
+    model.set()  # back to the judge's defaults, the candidate kept
+    assert model.candidate == "the RLP release"
+    assert model.critical is deploy.METRICS[0].critical
+    with pytest.raises(ValueError, match="unknown metric"):
+        model.set(no_such_metric=1.0)
+
+
 def test_models_need_no_widgets_or_altair():
     code = (
         "import sys\n"
         "for name in ('altair', 'ipywidgets'):\n"
         "    sys.modules[name] = None  # any import of them raises ImportError\n"
         "from smars_sim import Scenario\n"
-        "from smars_sim.ui import fix_models as fm\n"
+        "from smars_sim.ui import fix_models as fm, kill_models as km\n"
         "s = Scenario.small()\n"
         "assert fm.FlagConsoleModel().create('powerpeg') is False\n"
         "assert fm.DeployLabModel(s).check().status == 'failed'\n"
-        "drill = fm.KillDrillModel(s)\n"
+        "drill = km.KillDrillModel(s)\n"
         "drill.advance(1)\n"
         "drill.kill()\n"
         "assert drill.killed_at() is not None\n"
-        "assert fm.KillLabModel(s).limits() is None\n"
+        "assert km.KillLabModel(s).limits() is None\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, timeout=300)

@@ -1,35 +1,32 @@
 """Panels of notebook 08: the deploy lab and the canary judge.
 
-The lab is a view on :class:`~smars_sim.ui.fix_models.DeployLabModel` (the deploy
-case and its checked outcome, without widgets). The judge's state is its controls'
-values and its logic is :func:`smars_sim.fixes.verified_deploy.judge`, so it has no
-separate model.
+Each is a view on a widget-free model of :mod:`.fix_models`:
+:class:`~smars_sim.ui.fix_models.DeployLabModel` (the deploy case and its checked
+outcome) and :class:`~smars_sim.ui.fix_models.CanaryJudgeModel` (the candidate, the
+judge's configuration and its verdict).
 """
 
 from __future__ import annotations
 
 import html
-import math
-from collections.abc import Callable, Sequence
-from dataclasses import replace
+from collections.abc import Sequence
 
 import altair as alt
 import ipywidgets as W
 import pandas as pd
 
-from ..analysis.fix_outcomes import AS_IT_HAPPENED, base_scenario, outcome
-from ..core.builds import Build, old_build, rlp_build
+from ..analysis.fix_outcomes import AS_IT_HAPPENED, outcome
 from ..core.result import Result
 from ..core.scenario import Scenario
 from ..fixes import verified_deploy as deploy
-from ..fixes.contrasts import RELEASES, DeployCheck, bad_release
+from ..fixes.contrasts import RELEASES, DeployCheck
 from ..viz.control_charts import canary_chart
 from ..viz.fix_charts import loss_curves, loss_curves_data
 from ..viz.theme import OKABE_ITO
-from .fix_models import DeployLabModel
+from .fix_models import CANARY_CANDIDATES, VERDICT_ACTIONS, CanaryJudgeModel, DeployLabModel
 from .panel import ChartView, Panel, html_table
 
-__all__ = ["CANARY_CANDIDATES", "CanaryJudge", "DeployLab"]
+__all__ = ["CanaryJudge", "DeployLab"]
 
 
 def _esc(value: object) -> str:
@@ -165,19 +162,6 @@ class DeployLab(Panel):
         return self.model.describe()
 
 
-#: The canary judge's candidates: name -> (the build, whether its flag is on).
-CANARY_CANDIDATES: dict[str, tuple[Callable[[], Build], bool]] = {
-    "the RLP release": (lambda: rlp_build(), True),
-    "the stale build with the flag on (server 8 on the day)": (lambda: old_build(), True),
-    "a bad release (made up): the flag reaches Power Peg": (bad_release, True),
-}
-
-
-def _candidate(name: str) -> Build:
-    make, _ = CANARY_CANDIDATES[name]
-    return make()
-
-
 class CanaryJudge(Panel):
     """A Kayenta-style canary judge on trading metrics: choose the candidate and the config.
 
@@ -190,10 +174,11 @@ class CanaryJudge(Panel):
     name = "canary judge"
 
     def __init__(self, scenario: Scenario | None = None) -> None:
-        self.base = scenario or base_scenario()
+        self.model = CanaryJudgeModel(scenario)
+        self.base = self.model.base
         self.candidate = W.Dropdown(
             options=list(CANARY_CANDIDATES),
-            value="the stale build with the flag on (server 8 on the day)",
+            value=self.model.candidate,
             description="Candidate:",
             layout=W.Layout(width="560px"),
         )
@@ -207,7 +192,7 @@ class CanaryJudge(Panel):
                     ("x100", 99.0),
                     ("x10,000", 9999.0),
                 ],
-                value=m.allowed_increase,
+                value=self.model.allowed[m.name],
                 description=m.name.replace("_", " "),
                 style={"description_width": "220px"},
                 continuous_update=False,
@@ -216,16 +201,16 @@ class CanaryJudge(Panel):
             for m in deploy.METRICS
         }
         self.critical = W.Checkbox(
-            value=deploy.METRICS[0].critical,
+            value=self.model.critical,
             description=f"{deploy.METRICS[0].name.replace('_', ' ')} is critical",
             indent=False,
         )
         self.verdict_html = W.HTML()
         self.view = ChartView(alt.Chart(pd.DataFrame({"x": []})).mark_point())
-        self.candidate.observe(lambda _: self._refresh(), "value")
-        self.critical.observe(lambda _: self._refresh(), "value")
-        for s in self.allowed.values():
-            s.observe(lambda _: self._refresh(), "value")
+        self.candidate.observe(lambda _: self._changed(), "value")
+        self.critical.observe(lambda _: self._changed(), "value")
+        for slider in self.allowed.values():
+            slider.observe(lambda _: self._changed(), "value")
         self.widget = W.VBox(
             [
                 self.candidate,
@@ -242,51 +227,35 @@ class CanaryJudge(Panel):
     ) -> None:
         """Set the candidate, whether the first metric is critical, and allowed increases
         by metric name; everything not given goes back to the judge's defaults."""
-        unknown = set(allowed) - {m.name for m in deploy.METRICS}
-        if unknown:
-            raise ValueError(f"unknown metric(s) {sorted(unknown)}")
+        self.model.check_metrics(allowed)
         if candidate is not None:
             self.candidate.value = candidate
         self.critical.value = deploy.METRICS[0].critical if critical is None else critical
         for m in deploy.METRICS:
             self.allowed[m.name].value = allowed.get(m.name, m.allowed_increase)
 
+    def _changed(self) -> None:
+        m = self.model
+        m.candidate, m.critical = self.candidate.value, self.critical.value
+        m.allowed = {name: slider.value for name, slider in self.allowed.items()}
+        self._refresh()
+
+    # the model
     def metrics(self) -> list[deploy.MetricSpec]:
         """The judge's configuration from the controls."""
-        out = []
-        for i, m in enumerate(deploy.METRICS):
-            critical = self.critical.value if i == 0 else m.critical
-            out.append(replace(m, allowed_increase=self.allowed[m.name].value, critical=critical))
-        return out
+        return self.model.metrics()
 
     def samples(self) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
         """Baseline and candidate samples (cached by the fix module)."""
-        stable = old_build()
-        base = deploy.canary_samples(self.base, stable, self.base.flag, flags_on=False)
-        cand = deploy.canary_samples(
-            self.base, _candidate(self.candidate.value), self.base.flag, flags_on=True
-        )
-        return base, cand
+        return self.model.samples()
 
     def analysis(self) -> deploy.CanaryAnalysis:
         """The verdict for the controls."""
-        base, cand = self.samples()
-        return deploy.judge(base, cand, self.metrics())
+        return self.model.analysis()
 
     def rows(self) -> list[dict[str, object]]:
         """One row per metric: baseline and canary means, the test, the classification."""
-        return [
-            {
-                "metric": m.name,
-                "baseline mean": f"{m.baseline_mean:,.3g}",
-                "canary mean": f"{m.canary_mean:,.3g}",
-                "ratio": "n/a" if math.isnan(m.ratio) else f"{m.ratio:,.3g}",
-                "p (Mann-Whitney)": f"{m.p_value:.2g}",
-                "critical": m.critical,
-                "result": m.classification,
-            }
-            for m in self.analysis().metrics
-        ]
+        return self.model.rows()
 
     def _refresh(self) -> None:
         a = self.analysis()
@@ -295,23 +264,11 @@ class CanaryJudge(Panel):
             "MARGINAL": OKABE_ITO["orange"],
             "FAIL": OKABE_ITO["vermillion"],
         }[a.verdict]
-        action = {
-            "PASS": "the rollout continues to the rest of the fleet",
-            "MARGINAL": "the rollout pauses for a person; unpromoted, it is rolled back",
-            "FAIL": "the rollout aborts and every server goes back to the stable build",
-        }[a.verdict]
         self.verdict_html.value = (
             f"<b style='color:{colour}'>Verdict {a.verdict}, score {a.score:.0f}: "
-            f"{_esc(a.reason)}</b> — {action}." + html_table(self.rows())
+            f"{_esc(a.reason)}</b> — {VERDICT_ACTIONS[a.verdict]}." + html_table(self.rows())
         )
         self.view.update(canary_chart(a))
 
     def describe(self) -> str:
-        a = self.analysis()
-        lines = [
-            f"{r['metric']}: {r['result']} (baseline {r['baseline mean']}, canary "
-            f"{r['canary mean']})"
-            for r in self.rows()
-        ]
-        lines.append(f"verdict {a.verdict}, score {a.score:.0f}: {a.reason}")
-        return "\n".join(lines)
+        return self.model.describe()

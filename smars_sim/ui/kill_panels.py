@@ -1,7 +1,7 @@
 """Panels of notebook 09: the kill-switch drill, the kill-switch lab, the exchange's view.
 
-The drill and the lab are views on :class:`~smars_sim.ui.fix_models.KillDrillModel`
-and :class:`~smars_sim.ui.fix_models.KillLabModel` (their state and logic, without
+The drill and the lab are views on :class:`~smars_sim.ui.kill_models.KillDrillModel`
+and :class:`~smars_sim.ui.kill_models.KillLabModel` (their state and logic, without
 widgets). The exchange view's state is its two controls' values, and its replays are
 :func:`smars_sim.fixes.contrasts.contrast_replay`, so it has no separate model.
 """
@@ -23,7 +23,7 @@ from ..fixes.kill_switch import RiskLimits
 from ..viz import charts as C
 from ..viz.control_charts import kill_lab_chart, kill_switch_bars
 from ..viz.theme import day_domain
-from .fix_models import KillDrillModel, KillLabModel
+from .kill_models import KillDrillModel, KillLabModel
 from .panel import ChartView, Panel, html_table, text_table
 
 __all__ = ["ExchangeView", "KillDrill", "KillSwitchLab"]
