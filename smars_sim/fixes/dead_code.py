@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from ..core.scenario import Scenario
 
 __all__ = [
+    "ACTOR",
     "CoverageReport",
     "PathHits",
     "VultureStep",
@@ -55,6 +56,8 @@ __all__ = [
 
 #: This fix's name in the registry (``smars_sim.fixes.SPECS``) and on its timeline entries.
 NAME = "dead-code"
+#: The timeline actor of the fix (it acts once, before the day: Power Peg is deleted).
+ACTOR = "codebase"
 
 _PATH_NAMES = {code: name for name, code in PATH_CODES.items()}
 _PARENT, _PATH = CHILD_FIELDS.index("parent_id"), CHILD_FIELDS.index("path")
@@ -72,7 +75,7 @@ def install(sim: Simulation) -> None:
     sim.set_builds(old, new)
     sim.fleet.note(
         0,
-        "codebase",
+        ACTOR,
         "Power Peg deleted",
         0,
         f"deleted when retired in 2003 (this history): {old.version} ({old.short_hash}) "

@@ -55,8 +55,10 @@ if TYPE_CHECKING:
     from ..core.engine import Simulation
 
 __all__ = [
+    "ACTOR",
     "FLAG_TYPES",
     "KEY_PATTERN",
+    "RETIRED_KEY_READ",
     "RLP_FLAG",
     "TRADE_DATE",
     "FlagRegistry",
@@ -72,6 +74,10 @@ __all__ = [
 #: This fix's name in the registry (``smars_sim.fixes.SPECS``) and on its timeline entries.
 NAME = "flag-registry"
 
+#: The timeline actor of the fix, and the action by which it acts on the day: a build read
+#: a retired key and was served the default.
+ACTOR = "flag registry"
+RETIRED_KEY_READ = "retired key read"
 #: The fresh key the RLP release reads in this history (this kit's name; Knight's is not public).
 RLP_FLAG = "smars.rlp.retail-routing"
 #: The simulated trading day.
@@ -561,8 +567,8 @@ def install(sim: Simulation) -> None:
     def retired_read(key: str) -> None:
         fleet.note(
             sim.now,
-            "flag registry",
-            "retired key read",
+            ACTOR,
+            RETIRED_KEY_READ,
             0,
             f"a build read retired {key!r}: served the default False "
             f"(OpenFeature error {ErrorCode.GENERAL.value}); old behaviour stays off",
@@ -579,10 +585,10 @@ def install(sim: Simulation) -> None:
     fleet.flag_guard = guard
     fleet.flags = registry.view()
     spec = registry.flags[RLP_FLAG]
-    fleet.note(0, "flag registry", "flag retired", 0, f"{old_key!r} tombstoned: never reusable")
+    fleet.note(0, ACTOR, "flag retired", 0, f"{old_key!r} tombstoned: never reusable")
     fleet.note(
         0,
-        "flag registry",
+        ACTOR,
         "flag created",
         0,
         f"{RLP_FLAG!r} ({spec.type}, owner {spec.owner}, expires {spec.expires}); "

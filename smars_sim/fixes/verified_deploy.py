@@ -63,8 +63,11 @@ if TYPE_CHECKING:
     from ..core.scenario import Scenario
 
 __all__ = [
+    "ACTOR",
+    "CANARY_ANALYSIS",
     "CANARY_MINUTES",
     "METRICS",
+    "ROLLOUT_ABORTED",
     "CanaryAnalysis",
     "MetricResult",
     "MetricSpec",
@@ -89,7 +92,12 @@ CONFIDENCE = 0.98
 #: Scores at or above these are PASS and MARGINAL; below MARGINAL is FAIL.
 PASS_THRESHOLD = 95.0
 MARGINAL_THRESHOLD = 75.0
-_ACTOR = "deploy automation"
+#: The timeline actor of the automated deploy, and the actions by which it acts on a
+#: release (the analysis is noted whatever its verdict; an abort always follows a bad one).
+ACTOR = "deploy automation"
+CANARY_ANALYSIS = "canary analysis"
+ROLLOUT_ABORTED = "rollout aborted"
+_ACTOR = ACTOR
 
 
 @dataclass(frozen=True, slots=True)
@@ -499,7 +507,7 @@ class Rollout:
             server.build = self.stable
         left = self.verify(self.fleet.servers, self.stable.sha256)
         self._note(
-            "rollout aborted",
+            ROLLOUT_ABORTED,
             0,
             f"{why}; rolled back servers {', '.join(str(s.id) for s in back) or 'none'} "
             f"to {self.stable.version} ({self.stable.short_hash})"
@@ -532,7 +540,7 @@ class Rollout:
         if self.analyse:
             self.analysis = analysis = self._analyse()
             self._note(
-                "canary analysis",
+                CANARY_ANALYSIS,
                 canary.id,
                 analysis.summary().replace("\n", "; "),
                 acted=analysis.verdict != "PASS",
