@@ -20,9 +20,9 @@ BOUND = {"dead-code": 0.01, "flag-registry": 0.01, "verified-deploy": 0.01, "kil
 #: The mechanism each fix alone is expected to show as the first to act.
 FIRST = {
     "dead-code": "dead-code: Power Peg deleted",
-    "flag-registry": "flag-registry: retired key served the default",
+    "flag-registry": "flag-registry: retired key read",
     "verified-deploy": "verified-deploy: rollout aborted",
-    "kill-switch": "kill-switch: reconciliation",
+    "kill-switch": "kill-switch: kill switch engaged: reconciliation",
 }
 
 

@@ -14,11 +14,10 @@ import pandas as pd
 
 from ..core.builds import FLAG, Build, old_build, rlp_build
 from ..core.clock import SECOND_NS
-from ..core.engine import Simulation
 from ..core.fmt import usd
 from ..core.router import power_peg
 from ..core.scenario import Scenario
-from ..fixes import AVAILABLE
+from ..fixes import AVAILABLE, Simulation
 from ..fixes import dead_code as dead
 from ..fixes import flag_registry as flags
 from .fix_outcomes import base_scenario

@@ -25,9 +25,9 @@ import pandas as pd
 from ..core.clock import format_time, parse_time
 from ..core.scenario import Scenario
 from ..fixes import AVAILABLE, replay
+from .controls import control_actions
 
 if TYPE_CHECKING:
-    from ..core.fleet import TimelineEntry
     from ..core.result import Result
 
 __all__ = ["DEFAULT_KILL_TIMES", "DEFAULT_SCALE", "fix_combinations", "kill_time_sweep", "what_if"]
@@ -43,33 +43,9 @@ def fix_combinations(fixes: Sequence[str] = AVAILABLE) -> list[tuple[str, ...]]:
     return [combo for r in range(len(fixes) + 1) for combo in combinations(fixes, r)]
 
 
-def _control(entry: TimelineEntry) -> str | None:
-    """What a timeline entry says about a fix acting, or ``None`` if it is not such an entry."""
-    actor, action = entry.actor, entry.action
-    if actor == "codebase" and action == "Power Peg deleted":
-        return "dead-code: Power Peg deleted"
-    if actor == "flag registry" and action == "retired key read":
-        return "flag-registry: retired key served the default"
-    if actor == "deploy automation" and action == "rollout aborted":
-        return "verified-deploy: rollout aborted"
-    if actor == "flag guard" and action == "flag change refused":
-        return "flag guard: flag refused"
-    if action.startswith("kill switch engaged: "):
-        return "kill-switch: " + action.removeprefix("kill switch engaged: ")
-    if actor == "risk gate" and not action.endswith(": warn"):
-        control, _, what = action.partition(": ")
-        where = f" (server {entry.server})" if entry.server else ""
-        return f"kill-switch: {control} {what}{where}"
-    return None
-
-
 def _row(result: Result, fixes: tuple[str, ...]) -> dict[str, Any]:
     s = result.summary
-    acted = []
-    for entry in sorted(result.timeline, key=lambda e: e.time):  # stable: keeps install order
-        label = _control(entry)
-        if label is not None:
-            acted.append((entry.time, label))
+    acted = [(a.time, a.fix_label) for a in control_actions(result)]
     row: dict[str, Any] = {"fixes": " + ".join(fixes) or "none"}
     row.update({name: name in fixes for name in AVAILABLE})
     row.update(

@@ -23,11 +23,11 @@ from typing import Any
 
 from ..core.builds import FLAG, Build, rlp_build
 from ..core.clock import parse_time
-from ..core.engine import Simulation, replay
 from ..core.fmt import usd
 from ..core.result import Result
 from ..core.router import power_peg, route_pre_rlp, standard
 from ..core.scenario import Scenario
+from . import Simulation, replay
 from . import verified_deploy as deploy
 from .kill_switch import ControlEvent
 
@@ -150,7 +150,9 @@ class ExchangeKillSwitch:
                 "re-enabling needs a call to the exchange"
             )
             self.events.append(ControlEvent(now, self.ACTOR, "kill", 0, detail))
-            self.fleet.note(now, self.ACTOR, "limit hit: firm blocked", 0, detail)
+            self.fleet.note(
+                now, self.ACTOR, "limit hit: firm blocked", 0, detail, control=self.ACTOR
+            )
             self.fleet.pages.append((now, self.ACTOR, detail))
 
 
@@ -202,7 +204,9 @@ def press_in_binary_kill(sim: Simulation, at: str | int) -> InBinaryKill:
         kill.obeyed = [s.id for s in obeyed]
         kill.ignored = [s.id for s in ignored]
         kill.events.append(ControlEvent(now, IN_BINARY_ACTOR, "kill", 0, detail))
-        sim.fleet.note(now, IN_BINARY_ACTOR, "kill command sent", 0, detail)
+        sim.fleet.note(
+            now, IN_BINARY_ACTOR, "kill command sent", 0, detail, control=IN_BINARY_ACTOR
+        )
 
     sim.call_at(kill.at, press)
     return kill

@@ -204,7 +204,7 @@ def production_day(scenario: Scenario) -> Simulation:
     Returns:
         The finished simulation (pass it to :func:`coverage_report`).
     """
-    from ..core.engine import Simulation
+    from . import Simulation
 
     day = scenario.with_(
         stale_servers=tuple(range(1, scenario.servers + 1)),  # the release reaches no server

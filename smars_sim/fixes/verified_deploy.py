@@ -362,7 +362,7 @@ _SAMPLES_MAX = 64
 
 
 def _measure(window: Scenario, build: Build, server: int, minutes: int) -> dict[str, list[float]]:
-    from ..core.engine import Simulation  # the canary window is a replay like any other
+    from . import Simulation  # the canary window is a replay like any other
 
     sim = Simulation(window)
     sim.set_builds(build, build)

@@ -187,7 +187,7 @@ class KillLabModel:
         limits = self.limits()
         if limits is None:
             return None
-        return run(self.base.with_(fixes=("kill-switch",), risk_limits=limits))
+        return run(self.base.with_(fixes=("kill-switch",), fix_params={"kill-switch": limits}))
 
     def points(self) -> pd.DataFrame:
         """The highlighted points: as it happened, your kill, your limits."""
