@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -88,7 +90,7 @@ def verify_fleet(manifest, reports):
 #: A fresh interpreter standing in for a kernel: the learner's cell, then check("q3")
 #: (timed), then the solution and check("q3") again, then what is left of the process.
 KERNEL = """
-import contextlib, io, json, os, signal, sys, time
+import contextlib, io, json, os, signal, sys, tempfile, time
 os.environ["SMARS_CHECK_TIMEOUT_SCALE"] = "0.1"
 from smars_sim.exercises import DeployRefused, check
 handler = signal.getsignal(signal.SIGALRM)
@@ -100,13 +102,18 @@ def children():
             found += f.read().split()
     return found
 
-exec(LEARNER)
+def cell(code):  # a cell's code, from a file as in a kernel (so hints can quote its lines)
+    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
+        f.write(code)
+    exec(compile(code, f.name, "exec"), globals())
+
+cell(LEARNER)
 shown = io.StringIO()
 start = time.monotonic()
 with contextlib.redirect_stdout(shown):
     check("q3")
 elapsed = time.monotonic() - start
-exec(SOLUTION)
+cell(SOLUTION)
 again = io.StringIO()
 with contextlib.redirect_stdout(again):
     check("q3")
@@ -139,11 +146,12 @@ def _kernel(learner: str) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def _assert_stopped_and_usable(found: dict) -> None:
+def _assert_stopped_and_usable(found: dict, line: str) -> None:
     assert found["elapsed"] < BOUND_S, found
     text = found["text"]
     assert text.startswith("❌ q3 · Verify the fleet: 0 of 9 checks passed."), text
-    assert f"stopped after {LIMIT_S:.3g} s: your code did not return" in text
+    assert f"stopped after {LIMIT_S:.3g} s: your code did not return (it was at line " in text
+    assert f"of your cell: `{line}`). Look for an endless loop" in text
     assert "endless loop" in text
     assert "not run: an earlier check ran out of time" in text
     assert "Traceback" not in text
@@ -155,11 +163,11 @@ def _assert_stopped_and_usable(found: dict) -> None:
 
 
 def test_a_bare_except_around_sleep_cannot_keep_the_check_running():
-    _assert_stopped_and_usable(_kernel(BARE_EXCEPT))
+    _assert_stopped_and_usable(_kernel(BARE_EXCEPT), "time.sleep(0.05)")
 
 
 def test_an_ignored_sigalrm_cannot_keep_the_check_running():
-    _assert_stopped_and_usable(_kernel(IGNORES_SIGALRM))
+    _assert_stopped_and_usable(_kernel(IGNORES_SIGALRM), "time.sleep(0.05)")
 
 
 def test_an_answer_that_ends_its_process_does_not_end_the_kernel():
@@ -185,8 +193,11 @@ def _children() -> set[str]:
 
 
 def _answer(code: str) -> dict:
+    """A learner's cell, run from a file (as in a kernel, so hints can quote its lines)."""
+    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
+        f.write(code)
     env: dict = {}
-    exec(code, env)
+    exec(compile(code, f.name, "exec"), env)
     return env
 
 
@@ -211,7 +222,7 @@ def test_a_print_of_50_mb_in_an_answer_is_cut(isolation, monkeypatch, capsys):
     out, err = capsys.readouterr()
     assert len(out) + len(err) < Q3_PRINT_CAP, (len(out), len(err))
     assert out.startswith("❌ q3 · Verify the fleet: 0 of 9 checks passed.")
-    assert "verify_fleet raised ValueError: not finished" in out
+    assert "verify_fleet raised ValueError: not finished (line 5 of your cell" in out
     assert "your code printed 450,000," in out  # 9 checks printed 50 MB each
     assert "… (output cut: 4" in out and "bytes more)" in out
     excerpt = [line for line in out.splitlines() if line.startswith("   │ ")]
@@ -248,8 +259,6 @@ def test_learner_side_effects_stay_in_the_child():
         "    signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
         "    os.environ['SMARS_LEARNER_WAS_HERE'] = '1'\n"
     )
-    import signal
-
     cwd, term = os.getcwd(), signal.getsignal(signal.SIGTERM)
     evaluate("q3", _answer(code))
     assert os.getcwd() == cwd
@@ -265,6 +274,7 @@ def test_a_timeout_leaves_no_child_and_answers_within_the_bound(monkeypatch):
     report = evaluate("q3", _answer(endless))
     assert time.monotonic() - start < BOUND_S
     assert [o.status for o in report.outcomes][:2] == ["timeout", "skipped"]
+    assert "(it was at line 2 of your cell: `while True:`)" in report.outcomes[0].message
     assert _children() <= before  # reaped: not even a zombie left
 
 
@@ -273,3 +283,49 @@ def test_the_checker_module_says_what_happens_without_fork():
 
     doc = textwrap.dedent(core.isolated.__doc__ or "")
     assert "Pyodide" in doc and "Windows" in doc and "no limit at all" in doc
+
+
+ORPHAN = """
+import json, os, threading, time
+from smars_sim.exercises import check
+
+def verify_fleet(manifest, reports):
+    while True:
+        pass
+
+def tell():
+    time.sleep(1.5)  # the check's child is running by now
+    found = []
+    for task in os.listdir("/proc/self/task"):
+        with open(f"/proc/self/task/{task}/children") as f:
+            found += f.read().split()
+    print(json.dumps(found), flush=True)
+
+threading.Thread(target=tell, daemon=True).start()
+check("q3")
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")  # a zombie (not reaped by PID 1) runs nothing
+
+
+def test_a_kernel_killed_mid_check_leaves_no_child_running():
+    kernel = subprocess.Popen(
+        [sys.executable, "-c", ORPHAN], stdout=subprocess.PIPE, text=True, cwd=ROOT
+    )
+    try:
+        line = kernel.stdout.readline() if kernel.stdout else ""
+    finally:
+        kernel.send_signal(signal.SIGKILL)  # a kernel restart
+        kernel.wait(timeout=30)
+    children = [int(pid) for pid in json.loads(line)]
+    assert len(children) == 1, line
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in children) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(pid) for pid in children), "the check's child outlived its kernel"

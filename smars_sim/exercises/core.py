@@ -55,7 +55,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType, TracebackType
+from types import FrameType, ModuleType, TracebackType
 from typing import Any
 
 __all__ = [
@@ -254,7 +254,20 @@ def _learner_line(tb: TracebackType | None) -> str:
         tb = tb.tb_next
     if last is None:
         return ""
-    filename, lineno = last
+    return _line_of(*last)
+
+
+def _running_line(frame: FrameType | None) -> str:
+    """`` (line N of your cell: `code`)`` for the innermost learner frame running, or ``""``."""
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if _is_learner_file(filename):
+            return _line_of(filename, frame.f_lineno)
+        frame = frame.f_back
+    return ""
+
+
+def _line_of(filename: str, lineno: int) -> str:
     code = linecache.getline(filename, lineno).strip()
     shown = f": `{code[:80]}`" if code else ""
     return f" (line {lineno} of {_cell_label(filename)}{shown})"
@@ -468,9 +481,11 @@ def _label(case: Case) -> str:
     return f"variant you have not seen ({case.variant})" if case.hidden else case.name
 
 
-def _timeout_hint(limit: float) -> str:
+def _timeout_hint(limit: float, where: str = "") -> str:
+    """The hint for a check stopped at its limit; ``where`` is `` (line N of your cell...)``."""
+    at = f" (it was at {where.removeprefix(' (')}" if where.startswith(" (line ") else ""
     return (
-        f"stopped after {limit:.3g} s: your code did not return. Look for an endless loop "
+        f"stopped after {limit:.3g} s: your code did not return{at}. Look for an endless loop "
         "(a `while` whose condition never changes, or a bare `except:` that keeps a loop "
         "going) or for very slow code."
     )
@@ -502,8 +517,9 @@ def _run_case(case: Case, env: Mapping[str, Any], *, limited: bool = True) -> Ou
     run = (lambda: _with_time_limit(lambda: case.func(*args), limit)) if limited else None
     try:
         info = run() if run is not None else case.func(*args)
-    except CheckTimeout:
-        return Outcome(case, "timeout", _timeout_hint(limit))
+    except CheckTimeout as exc:
+        where = _learner_line(exc.__traceback__)
+        return Outcome(case, "timeout", _cut(_timeout_hint(limit, where)))
     except LearnerError as err:
         return Outcome(case, "stub" if err.not_written else "error", _cut(err.hint()))
     except AssertionError as err:
@@ -639,9 +655,25 @@ def _run_here(cases: list[Case], env: Mapping[str, Any], printed: _Capped) -> li
 class _Child:
     """A forked child running a question's checks; killed (with its group) and reaped once."""
 
-    def __init__(self, pid: int) -> None:
+    def __init__(self, pid: int, where: int) -> None:
         self.pid = pid
         self.status: int | None = None
+        self._where = where
+
+    def where(self, wait: float = 0.5) -> str:
+        """Ask the child (SIGUSR1) which line of the learner's code it is running."""
+        try:
+            os.kill(self.pid, signal.SIGUSR1)
+        except OSError:
+            return ""
+        with selectors.DefaultSelector() as selector:
+            selector.register(self._where, selectors.EVENT_READ)
+            if not selector.select(wait):
+                return ""  # busy in C code, or the learner's code took over SIGUSR1
+        try:
+            return os.read(self._where, 4096).decode("utf-8", "replace")
+        except OSError:
+            return ""
 
     def end(self) -> int:
         """SIGKILL the child and its process group (if still there); reap it; its wait status."""
@@ -687,16 +719,48 @@ def _send(fd: int, record: list[Any]) -> None:
         data = data[os.write(fd, data) :]
 
 
-def _in_child(cases: list[Case], env: Mapping[str, Any], results: int, output: int) -> None:
+def _die_with_parent(parent: int) -> None:
+    """Linux: have the kernel SIGKILL this child when the thread that forked it ends.
+
+    The child has its own process group, so a kernel restart (which kills the kernel's
+    group) would not reach it; without this, a child in an endless loop would outlive it.
+    """
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError, ImportError):  # not Linux, or no C library to ask
+        pass
+    if os.getppid() != parent:  # the parent ended before prctl
+        os._exit(1)
+
+
+def _tell_where_on_request(where: int) -> None:
+    """On SIGUSR1 (the parent's deadline), write the learner line running now to ``where``."""
+
+    def tell(signum: int, frame: FrameType | None) -> None:
+        text = _cut(_running_line(frame)) or "-"
+        with contextlib.suppress(OSError):
+            os.write(where, text.encode("utf-8", "replace")[:3000])
+
+    signal.signal(signal.SIGUSR1, tell)
+
+
+def _in_child(
+    cases: list[Case], env: Mapping[str, Any], parent: int, results: int, output: int, where: int
+) -> None:
     """The child's whole life: run the checks, send one JSON line per outcome."""
     with contextlib.suppress(OSError):
         os.setpgid(0, 0)  # its own group: the parent kills it and whatever it started
+    _die_with_parent(parent)
+    _tell_where_on_request(where)
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     os.dup2(output, 1)  # what print, warnings or a subprocess write goes to the parent,
     os.dup2(output, 2)  # which keeps the start of it (not to the notebook)
     stream = io.TextIOWrapper(
-        io.FileIO(1, "w", closefd=False),
+        io.BufferedWriter(io.FileIO(1, "w", closefd=False)),
         encoding="utf-8",
         errors="replace",
         line_buffering=True,
@@ -726,34 +790,36 @@ def _run_in_child(
     """Run the checks in a forked child, kill it at a deadline; ``None`` if fork failed."""
     results_r, results_w = os.pipe()
     output_r, output_w = os.pipe()
+    where_r, where_w = os.pipe()
+    parent = os.getpid()
     try:
         pid = _fork()
     except OSError:
-        for fd in (results_r, results_w, output_r, output_w):
+        for fd in (results_r, results_w, output_r, output_w, where_r, where_w):
             os.close(fd)
         return None
     if pid == 0:  # the child: never returns, whatever happens
         code = 0
         try:
-            os.close(results_r)
-            os.close(output_r)
-            _in_child(cases, env, results_w, output_w)
+            for fd in (results_r, output_r, where_r):
+                os.close(fd)
+            _in_child(cases, env, parent, results_w, output_w, where_w)
         except BaseException:
             code = 70
         finally:
             os._exit(code)
-    os.close(results_w)
-    os.close(output_w)
+    for fd in (results_w, output_w, where_w):
+        os.close(fd)
     with contextlib.suppress(OSError):
         os.setpgid(pid, pid)  # also from here, so that a kill right away finds the group
-    child = _Child(pid)
+    child = _Child(pid, where_r)
     try:
         return _watch(child, cases, results_r, output_r, printed)
     finally:
         child.end()
         _drain(output_r, printed)
-        os.close(results_r)
-        os.close(output_r)
+        for fd in (results_r, output_r, where_r):
+            os.close(fd)
 
 
 def _drain(fd: int, printed: _Capped) -> None:
@@ -791,8 +857,9 @@ def _watch(
         while len(outcomes) < len(cases) and not skipped:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
+                hint = _cut(_timeout_hint(limit, child.where()))
                 child.end()
-                outcomes.append(Outcome(cases[len(outcomes)], "timeout", _timeout_hint(limit)))
+                outcomes.append(Outcome(cases[len(outcomes)], "timeout", hint))
                 skipped = _SKIPPED_AFTER_TIMEOUT
                 break
             for key, _ in selector.select(remaining):
