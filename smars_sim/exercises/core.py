@@ -60,6 +60,7 @@ from typing import Any
 
 __all__ = [
     "ISOLATION_ENV",
+    "MESSAGE_CAP_CHARS",
     "OUTPUT_CAP_BYTES",
     "OUTPUT_SHOWN_LINES",
     "Case",
@@ -564,7 +565,9 @@ def run_question(question: str, title: str, module: ModuleType, env: Mapping[str
     if outcomes is None:
         outcomes = _run_here(cases, env, printed)
     report.outcomes = outcomes
-    report.printed, report.printed_cut = printed.text(), printed.cut
+    report.printed = printed.text()
+    # exact, even if the kept part ended inside a character (text() drops it)
+    report.printed_cut = len(printed.head) + printed.cut - len(report.printed.encode())
     return report
 
 
@@ -579,11 +582,16 @@ def isolated() -> bool:
     learner's functions live only in the kernel's memory, and a forked child has all of
     it, so nothing needs to be pickled and nothing is re-imported. The parent kills the
     child (and anything it started: it has its own process group) with SIGKILL when a
-    check runs past its limit, and reaps it, always.
+    check runs past its limit, and reaps it, always; just before, it asks the child
+    (SIGUSR1, half a second at most) which line of the learner's code it was running,
+    for the hint. The child asks Linux to kill it if the kernel dies first (a restart).
+    If the fork itself fails (no memory left for a child), the checks run in this
+    process, as below.
 
     No elsewhere. Windows and Pyodide (JupyterLite) have no ``fork``; macOS has one,
     but forking a process that has started Apple's frameworks may crash the child, so
-    it is used there only with ``SMARS_CHECK_ISOLATION=fork``. Without a child the
+    it is used there only with ``SMARS_CHECK_ISOLATION=fork`` (and a child there may
+    outlive a kernel restart in the middle of a check). Without a child the
     checks run in this process, as they always did: the limit is SIGALRM in the main
     thread, or a watchdog thread elsewhere (which stops waiting: the check is abandoned,
     not stopped), or, in Pyodide (no threads), no limit at all. There, learner code that
@@ -616,7 +624,8 @@ class _Capped:
         self.cut += len(data)
 
     def text(self) -> str:
-        return bytes(self.head).decode("utf-8", "replace")
+        """What was kept, decoded (a character cut at the end is dropped)."""
+        return bytes(self.head).decode("utf-8", "ignore")
 
 
 class _CappedWriter(io.TextIOBase):
