@@ -329,3 +329,16 @@ def test_a_kernel_killed_mid_check_leaves_no_child_running():
     while any(_alive(pid) for pid in children) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not any(_alive(pid) for pid in children), "the check's child outlived its kernel"
+
+
+def test_without_fork_the_checks_run_here_and_still_answer(monkeypatch):
+    """Windows and Pyodide have no os.fork: SIGALRM (or a watchdog thread) as before."""
+    monkeypatch.delattr(os, "fork")
+    monkeypatch.setenv("SMARS_CHECK_TIMEOUT_SCALE", "0.1")  # 20 s -> 2 s
+    assert not isolated()
+    endless = "def verify_fleet(manifest, reports):\n    while True:\n        pass\n"
+    report = evaluate("q3", _answer(endless))
+    assert report.outcomes[0].status == "timeout"
+    assert "(it was at line 2 of your cell: `while True:`)" in report.outcomes[0].message
+    solved = evaluate("q3", _answer("from smars_sim.exercises import DeployRefused\n" + SOLUTION))
+    assert solved.passed, solved.text()

@@ -44,7 +44,6 @@ import io
 import json
 import linecache
 import os
-import selectors
 import signal
 import sys
 import sysconfig
@@ -675,6 +674,8 @@ class _Child:
             os.kill(self.pid, signal.SIGUSR1)
         except OSError:
             return ""
+        import selectors  # here, not at the top: Pyodide has no select module
+
         with selectors.DefaultSelector() as selector:
             selector.register(self._where, selectors.EVENT_READ)
             if not selector.select(wait):
@@ -860,6 +861,8 @@ def _watch(
     skipped = ""
     limit = _scaled(cases[0].timeout)
     deadline = time.monotonic() + limit
+    import selectors  # here, not at the top: Pyodide has no select module
+
     with selectors.DefaultSelector() as selector:
         selector.register(results, selectors.EVENT_READ)
         selector.register(output, selectors.EVENT_READ)
