@@ -91,10 +91,10 @@ console: $(STAMP)
 	  --MappingKernelManager.cull_interval=60
 
 exercises: $(STAMP)
-	$(PY) -m smars_sim.exercises build
+	$(PY) -m tools.exercise_builder build
 
 reset-exercises: $(STAMP)
-	$(PY) -m smars_sim.exercises reset $(EX)
+	$(PY) -m tools.exercise_builder reset $(EX)
 
 clean:
 	rm -rf build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis .benchmarks test-artifacts

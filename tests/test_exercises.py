@@ -25,7 +25,8 @@ import pytest
 
 from smars_sim.exercises import QUESTIONS, check, evaluate
 from smars_sim.exercises.core import cases_of
-from smars_sim.exercises.notebooks import (
+from smars_sim.exercises.scenarios import SCENARIOS, scenario
+from tools.exercise_builder.notebooks import (
     BEGIN_PROMPT,
     BEGIN_SOLUTION,
     END_SOLUTION,
@@ -36,8 +37,7 @@ from smars_sim.exercises.notebooks import (
     learner_notebook,
     solution_problems,
 )
-from smars_sim.exercises.scenarios import SCENARIOS, scenario
-from smars_sim.exercises.verify import run_notebook
+from tools.exercise_builder.verify import run_notebook
 
 ROOT = Path(__file__).resolve().parent.parent
 EXERCISES = exercises(ROOT / "exercises")
@@ -363,7 +363,7 @@ def test_the_checker_imports_neither_ipywidgets_nor_altair():
 def _cli(*args: str, folder: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "SMARS_EXERCISES_DIR": str(folder)}
     return subprocess.run(
-        [sys.executable, "-m", "smars_sim.exercises", *args],
+        [sys.executable, "-m", "tools.exercise_builder", *args],
         capture_output=True,
         text=True,
         env=env,
@@ -388,7 +388,7 @@ def test_reset_restores_pristine_and_keeps_the_attempt(tmp_path, monkeypatch, ca
     assert "your attempt is kept in exercises/backups/" in done.stdout
 
     # The rest in-process (the same entry point, without a new interpreter each time).
-    from smars_sim.exercises.__main__ import main
+    from tools.exercise_builder.__main__ import main
 
     monkeypatch.setenv("SMARS_EXERCISES_DIR", str(folder))
     assert main(["reset", "q1"]) == 0  # already pristine: nothing new to keep
@@ -400,6 +400,6 @@ def test_reset_restores_pristine_and_keeps_the_attempt(tmp_path, monkeypatch, ca
 
 def test_the_makefile_targets_call_the_cli():
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
-    assert "-m smars_sim.exercises build" in makefile
-    assert "-m smars_sim.exercises reset $(EX)" in makefile
+    assert "-m tools.exercise_builder build" in makefile
+    assert "-m tools.exercise_builder reset $(EX)" in makefile
     assert "exercises/solutions/*.ipynb" in makefile  # nbval runs the solutions

@@ -13,8 +13,8 @@ with "passes the example, fails on a variant: ...".
 
 The checks of each question are in ``q1_rogue_server.py`` ... ``q6_cap_the_damage.py``,
 written in otter-grader's test style (see :mod:`.core`). The notebooks are built from
-``exercises/source/`` by ``python -m smars_sim.exercises build`` (``make exercises``);
-see :mod:`.notebooks`. This package imports only the standard library, pandas and
+``exercises/source/`` by ``python -m tools.exercise_builder build`` (``make exercises``);
+see ``tools/exercise_builder``. This package imports only the standard library, pandas and
 the simulation (never ipywidgets or altair).
 """
 
@@ -147,7 +147,7 @@ def check(key: str | int, env: dict[str, Any] | None = None) -> None:
 
     It never raises: whatever your code does, you get a one-line explanation.
     """
-    from .core import _CHECKING
+    from .learner import _CHECKING
 
     if _CHECKING.get():
         return  # called from learner code that a check is running (e.g. a cell run as a module)

@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from ..core.clock import format_time, parse_time
-from .core import call, test_case
+from .learner import call, test_case
 from .scenarios import describe, replayed
 
 name = "q1"

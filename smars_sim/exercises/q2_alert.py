@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from ..core.clock import OPEN_NS, format_time
-from .core import call, test_case
+from .learner import call, test_case
 from .scenarios import describe, replayed
 
 name = "q2"

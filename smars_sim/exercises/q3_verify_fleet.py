@@ -15,7 +15,7 @@ from typing import Any
 
 from ..core.builds import old_build, rlp_build
 from . import DeployRefused
-from .core import LearnerError, call, test_case
+from .learner import LearnerError, call, test_case
 
 name = "q3"
 title = "Verify the fleet"

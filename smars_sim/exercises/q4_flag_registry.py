@@ -20,7 +20,7 @@ from collections.abc import Iterator, MutableMapping
 from typing import TYPE_CHECKING, Any
 
 from ..core.builds import FLAG, old_build, rlp_build
-from .core import LearnerError, call, test_case
+from .learner import LearnerError, call, test_case
 from .scenarios import describe, scenario
 
 if TYPE_CHECKING:
@@ -57,7 +57,7 @@ def _do(reg: Any, method: str, *args: Any) -> Any:
 
 
 def _checking() -> bool:
-    from .core import _CHECKING
+    from .learner import _CHECKING
 
     return _CHECKING.get()
 

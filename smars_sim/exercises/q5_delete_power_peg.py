@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from ..core import router as _real_router
 from ..core.builds import Build
 from ..core.fleet import ParentOrder
-from .core import blame, blames_learner, call, test_case
+from .learner import blame, blames_learner, call, test_case
 from .scenarios import describe, replayed, scenario
 
 if TYPE_CHECKING:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..core.clock import format_time
-from .core import LearnerError, blame, blames_learner, call, test_case
+from .learner import LearnerError, blame, blames_learner, call, test_case
 from .scenarios import describe, replayed, scenario
 
 if TYPE_CHECKING:

@@ -1,4 +1,4 @@
-"""``python -m smars_sim.exercises build | reset EX | verify | list``.
+"""``python -m tools.exercise_builder build | reset EX | verify | list``.
 
 * ``build``: generate the learner notebooks from ``exercises/source/`` and run the
   solutions (``make exercises``). ``--no-execute`` only writes the learner versions;
@@ -15,13 +15,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import QUESTIONS
+from smars_sim.exercises import QUESTIONS
+
 from .notebooks import build, drift, exercises, reset
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m smars_sim.exercises", description=__doc__.split("\n")[0]
+        prog="python -m tools.exercise_builder", description=__doc__.split("\n")[0]
     )
     sub = parser.add_subparsers(dest="command", required=True)
     b = sub.add_parser("build", help="generate learner notebooks and run the solutions")

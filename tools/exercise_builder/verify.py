@@ -3,7 +3,7 @@
 Notebooks are run in-process, cell by cell, in an IPython shell (magics such as
 ``%load`` work, and cell texts land in ``linecache`` as in a kernel), then each
 question's checks are evaluated against the shell's namespace. This is what
-``python -m smars_sim.exercises verify`` and ``tests/test_exercises.py`` use; nbval
+``python -m tools.exercise_builder verify`` and ``tests/test_exercises.py`` use; nbval
 separately runs the solution notebooks in real kernels.
 
 Needs IPython (installed with the ``course`` extra); the checker itself does not.
@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import QUESTIONS, evaluate
-from .core import Report
+from smars_sim.exercises import QUESTIONS, evaluate
+from smars_sim.exercises.core import Report
+
 from .notebooks import RAISES, Exercise, exercises, solution_notebook
 
 __all__ = ["CellRun", "NotebookRun", "gate_problems", "run_notebook"]

@@ -62,7 +62,7 @@ def root() -> Path:
     env = os.environ.get(ENV_ROOT)
     if env:
         return Path(env).resolve()
-    return Path(__file__).resolve().parents[2] / "exercises"
+    return Path(__file__).resolve().parents[2] / "exercises"  # tools/exercise_builder/ -> repo
 
 
 @dataclass(frozen=True, slots=True)
