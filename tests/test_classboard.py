@@ -362,3 +362,23 @@ def test_recording_is_bounded_when_the_writer_hangs(monkeypatch: pytest.MonkeyPa
     release.set()
     assert time.monotonic() - started < 2
     assert line is not None and "took too long" in line
+
+
+def test_a_finished_game_days_score_is_what_record_game_takes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The call the game day makes when a game finishes: ``record_game(model.score())``."""
+    from smars_sim.ui.gameday import GameDayModel
+
+    db = tmp_path / "class.db"
+    monkeypatch.setenv(cb.ENV_DB, str(db))
+    monkeypatch.setenv("JUPYTERHUB_USER", "ana")
+    model = GameDayModel()
+    model.advance(3)
+    model.kill_switch()
+    model.finish()
+    score = model.score()
+    assert cb.record_game(score) is None
+    (game,) = cb.game_rows(cb.connect(db, create=False))
+    assert game["learner"] == "ana" and game["actions"] == 1
+    assert game["loss_usd"] == score.loss_usd and game["minutes_to_stop"] == score.minutes_to_stop
