@@ -178,3 +178,54 @@ def test_a_learners_check_posts_to_the_service(
     out = capsys.readouterr().out
     assert out.splitlines()[-1].startswith("   (class board: this check was not recorded")
     assert "HTTP 403" in out
+
+
+def test_the_service_runs_as_the_hub_starts_it(tmp_path: Path) -> None:
+    """``python -m smars_sim.analysis.classboard_service`` with a managed service's env."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    hub = ThreadingHTTPServer(("127.0.0.1", 0), FakeHub)
+    hub_url = _serve(hub)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    folder = tmp_path / "board"
+    folder.mkdir(mode=0o700)
+    env = {
+        **os.environ,
+        "JUPYTERHUB_API_URL": f"{hub_url}/hub/api",
+        "JUPYTERHUB_SERVICE_URL": f"http://127.0.0.1:{port}",
+        "JUPYTERHUB_SERVICE_PREFIX": PREFIX,
+        "SMARS_CLASS_DB": str(folder / "class.db"),
+        "SMARS_CLASS_ADMINS": "instructor",
+        "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "smars_sim.analysis.classboard_service"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}{PREFIX}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(url, timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline and proc.poll() is None
+                time.sleep(0.1)
+        assert _call(url + "checks", "tok-ana", CHECKS) == (200, {"attempt": 1})
+        assert _call(url + "checks", None, CHECKS)[0] == 401
+        assert _learners(folder / "class.db") == ["ana", "ana"]
+        for path in folder.iterdir():
+            assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        hub.shutdown()

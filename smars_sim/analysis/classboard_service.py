@@ -250,6 +250,7 @@ def main() -> int:
     if not db or not api_url:
         print("class-board: SMARS_CLASS_DB and JUPYTERHUB_API_URL must be set", file=sys.stderr)
         return 2
+    os.umask(0o077)  # everything the service writes is its user's alone
     admins = {a.strip() for a in os.environ.get("SMARS_CLASS_ADMINS", "").split(",") if a.strip()}
     service = BoardService(
         Path(db), api_url, admins, os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/")
