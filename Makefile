@@ -17,7 +17,7 @@ NBVAL_OPTS = --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanit
 ALLOW_ROOT = $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
 .DEFAULT_GOAL := help
-.PHONY: help install test lint format lab bench console exercises reset-exercises clean distclean
+.PHONY: help install test lint format lab bench console class-board exercises reset-exercises clean distclean
 
 help:
 	@echo "make install          create .venv and install -e '.[course,test]'"
@@ -26,6 +26,7 @@ help:
 	@echo "make format           ruff format + ruff check --fix"
 	@echo "make lab              JupyterLab on course/"
 	@echo "make console          Voila on course/console.ipynb"
+	@echo "make class-board CLASS_DB=path/to/class.db   Voila on the instructor's class board"
 	@echo "make bench            python benchmarks/run.py"
 	@echo "make exercises        build the exercise notebooks"
 	@echo "make reset-exercises EX=NAME   reset one exercise"
@@ -89,6 +90,18 @@ console: $(STAMP)
 	  --template=smars-offline \
 	  --MappingKernelManager.cull_idle_timeout=600 \
 	  --MappingKernelManager.cull_interval=60
+
+# The instructor's class board (tools/class_board.ipynb), offline like the console.
+# CLASS_DB defaults to $SMARS_CLASS_DB; on a hub, set SMARS_CLASS_BOARD_URL and
+# SMARS_CLASS_TOKEN instead (docs/jupyterhub.md, "The class board").
+CLASS_DB ?= $(SMARS_CLASS_DB)
+BOARD_PORT ?= 8866
+class-board: $(STAMP)
+	@if [ -z "$(CLASS_DB)" ] && [ -z "$$SMARS_CLASS_BOARD_URL" ]; then \
+	  echo "make class-board: set CLASS_DB=path/to/class.db (or SMARS_CLASS_BOARD_URL)"; exit 2; fi
+	SMARS_CLASS_DB="$(if $(CLASS_DB),$(abspath $(CLASS_DB)))" JUPYTER_PATH=$(CURDIR)/share/jupyter \
+	  $(BIN)/voila tools/class_board.ipynb --no-browser --template=smars-offline \
+	  --Voila.ip=127.0.0.1 --port=$(BOARD_PORT)
 
 exercises: $(STAMP)
 	$(PY) -m tools.exercise_builder build

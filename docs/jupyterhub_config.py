@@ -34,6 +34,9 @@ SMARS_HUB_API_PORT, SMARS_HUB_PROXY_API_PORT  the hub's and the proxy's own port
 SMARS_HUB_COURSE          the course folder copied into each new learner's home
                           (default: course/ next to this file's folder)
 SMARS_HUB_CHP             path to configurable-http-proxy (default: found on PATH)
+SMARS_HUB_BOARD_DIR       folder of the class board's database, made 0700 and the
+                          board service user's (default: SMARS_HUB_STATE + "-board")
+SMARS_HUB_BOARD_PORT      the class board service's port on 127.0.0.1 (default 8082)
 SMARS_HUB_SERVICE_TOKEN   if set, a "load-test" service with this token may manage
                           users, servers and tokens (the load test uses it)
 
@@ -250,10 +253,61 @@ c.Spawner.environment = {"SMARS_HUB_STATE": str(state)}
 c.JupyterHub.concurrent_spawn_limit = 20
 c.JupyterHub.active_server_limit = 60
 
+# ------------------------------------------------------------ the class board
+# A managed service (smars_sim/analysis/classboard_service.py) that learners' checks
+# post to with their own hub token; it asks the hub whose token it is and records
+# that name. It runs as its own system user (BOARD_USER: no "smars-" prefix, so no
+# learner name can become it), its database in a folder only that user can enter
+# (0700, the database 0600). Only the admin reads the board (board.json), or root
+# on this machine: smars-sim class-board --db <SMARS_HUB_BOARD_DIR>/class.db
+BOARD_USER = "smarsboard"
+board_dir = Path(os.environ.get("SMARS_HUB_BOARD_DIR", f"{state}-board")).resolve()
+if board_dir == state or state in board_dir.parents or homes in (board_dir, *board_dir.parents):
+    refuse(f"SMARS_HUB_BOARD_DIR ({board_dir}) must be outside SMARS_HUB_STATE and the homes")
+try:
+    board_port = int(os.environ.get("SMARS_HUB_BOARD_PORT", "8082"))
+except ValueError:
+    refuse("SMARS_HUB_BOARD_PORT is not a number")
+try:
+    board_entry = pwd.getpwnam(BOARD_USER)
+except KeyError:
+    made = subprocess.run(
+        [
+            *("useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent"),
+            *("--shell", "/usr/sbin/nologin", "--user-group", BOARD_USER),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if made.returncode != 0:
+        refuse(f"useradd {BOARD_USER} failed: {made.stderr.strip()}")
+    board_entry = pwd.getpwnam(BOARD_USER)
+board_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+os.chown(board_dir, board_entry.pw_uid, board_entry.pw_gid)
+os.chmod(board_dir, 0o700)
+board_url = f"http://127.0.0.1:{board_port}"
+services: list[dict[str, Any]] = [
+    {
+        "name": "class-board",
+        "url": board_url,
+        "command": [sys.executable, "-m", "smars_sim.analysis.classboard_service"],
+        "user": BOARD_USER,
+        "cwd": str(board_dir),
+        "environment": {
+            "SMARS_CLASS_DB": str(board_dir / "class.db"),
+            "SMARS_CLASS_ADMINS": admin,
+        },
+    }
+]
+# Each learner's kernel posts its checks there, straight over loopback.
+c.Spawner.environment["SMARS_CLASS_URL"] = f"{board_url}/services/class-board/"
+
 # ------------------------------------------ the load test's service token
 service_token = os.environ.get("SMARS_HUB_SERVICE_TOKEN")
+c.JupyterHub.services = services
 if service_token:
-    c.JupyterHub.services = [{"name": "load-test", "api_token": service_token}]
+    services.append({"name": "load-test", "api_token": service_token})
     c.JupyterHub.load_roles = [
         {
             "name": "load-test",

@@ -110,7 +110,27 @@ def _parser() -> _Parser:
     fi.add_argument("--scale", type=_float, default=None, help="resolution in (0, 1] (default 1)")
     fi.add_argument("--seed", type=_int, help="the one seed (default: the scenario's)")
     fi.add_argument("--json", action="store_true", help="print the rows as a JSON list")
+    cb = sub.add_parser("class-board", help="per learner and exercise: checks passed, attempts")
+    cb.add_argument("--db", required=True, metavar="PATH", help="the class database (SQLite)")
+    cb.add_argument("--json", action="store_true", help="print the rows as a JSON list")
     return parser
+
+
+def _cmd_class_board(args: argparse.Namespace) -> int:
+    import sqlite3
+
+    from .analysis import classboard
+
+    try:
+        conn = classboard.connect(args.db, create=False)
+        try:
+            rows = classboard.board_rows(conn)
+        finally:
+            conn.close()
+    except (classboard.BoardError, sqlite3.Error, OSError) as exc:
+        raise ValueError(f"--db: {exc}") from None
+    print(classboard.board_json(rows) if args.json else classboard.board_text(rows))
+    return 0
 
 
 def _check_out_dir(path: str) -> None:
@@ -348,6 +368,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_whatif(args)
         if args.command == "fidelity":
             return _cmd_fidelity(args)
+        if args.command == "class-board":
+            return _cmd_class_board(args)
         raise _UsageError(f"unknown command {args.command!r}")
     except (_UsageError, ValueError) as exc:
         print(f"smars-sim: error: {exc}", file=sys.stderr)

@@ -157,7 +157,11 @@ def check(key: str | int, env: dict[str, Any] | None = None) -> None:
         label = q.key
         if env is None:
             env = sys._getframe(1).f_globals
-        print(run_question(q.key, q.title, q.load(), env).text())
+        report = run_question(q.key, q.title, q.load(), env)
+        print(report.text())
+        from .classroom import record  # class board: names and pass/fail only, never answers
+
+        record(report)
     except ValueError as exc:
         print(f"❌ {exc}")
     except KeyboardInterrupt:

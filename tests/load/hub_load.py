@@ -76,6 +76,18 @@ print("REPLAY", _s.execution_digest, _s.loss_usd, round(_t.perf_counter() - _t0,
 """
 
 
+#: The class board (issue 17): a check as a learner runs it, with a wrong answer; the
+#: checker prints its result and posts names and pass/fail to the board service.
+BOARD_CHECK = """\
+from smars_sim.exercises import check
+def find_rogue(executions):
+    return None
+check("q1")
+"""
+#: The board service's system user and database (docs/jupyterhub_config.py).
+BOARD_USER = "smarsboard"
+
+
 #: Characters of the hub's log kept in the results when anything failed.
 HUB_LOG_TAIL = 20_000
 #: The config's prefix for learners' system users (docs/jupyterhub_config.py).
@@ -240,6 +252,9 @@ class Learner:
     attempts: dict[str, str] = field(default_factory=dict)
     #: Names of the hub's secrets found in this learner's environment (none expected).
     secrets_in_env: list[str] = field(default_factory=list)
+    #: The first line the learner's check printed, and whether it said "not recorded".
+    board_check: str = ""
+    board_not_recorded: bool = False
 
 
 def try_login(base: str, name: str, password: str) -> int:
@@ -431,6 +446,10 @@ async def learner_session(
                 await run_code(ws, source, timeout, seen)
                 learner.notebook_cells += 1
             learner.notebook_done_s = time.monotonic() - t0
+            # A check, as the learner runs it: it posts to the class board service.
+            out = await run_code(ws, BOARD_CHECK, timeout)
+            learner.board_check = (out.strip().splitlines() or [""])[0][:100]
+            learner.board_not_recorded = "not recorded" in out
             if "chart" in seen:
                 learner.first_chart_s = seen["chart"] - t0
         finally:
@@ -537,6 +556,59 @@ def remove_system_users(names: list[str]) -> list[str]:
     return removed
 
 
+def class_board(
+    hub: Hub, base: str, board_dir: Path, learners: list[Learner], tokens: dict[str, str]
+) -> dict[str, Any]:
+    """What the class board shows after the learners' checks (issue 17).
+
+    As root (the instructor on the hub's machine), ``smars-sim class-board --json`` on
+    the service's database; as the admin, ``board.json`` through the proxy with an
+    admin token; as a learner, the same URL (refused); and the database's owner and mode.
+    """
+    import pwd
+
+    db = board_dir / "class.db"
+    out: dict[str, Any] = {}
+    cli = subprocess.run(
+        [sys.executable, "-m", "smars_sim.cli", "class-board", "--db", str(db), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    out["cli_exit"] = cli.returncode
+    rows = json.loads(cli.stdout) if cli.returncode == 0 else []
+    out["cli_error"] = cli.stderr.strip()[-500:]
+    out["rows"] = rows
+    out["learners_on_board"] = sorted({r["learner"] for r in rows})
+    with contextlib.suppress(OSError, KeyError):
+        st = db.stat()
+        out["db_owner"] = pwd.getpwuid(st.st_uid).pw_name
+        out["db_mode"] = oct(st.st_mode & 0o777)
+        out["dir_mode"] = oct(board_dir.stat().st_mode & 0o777)
+    url = f"{base}/services/class-board/board.json"
+    try:
+        token = hub.api(
+            "POST",
+            f"/users/{ADMIN}/tokens",
+            json={"note": "class board", "scopes": [f"read:users:name!user={ADMIN}"]},
+        )["token"]
+        r = requests.get(url, headers={"Authorization": f"token {token}"}, timeout=60)
+        out["admin_status"] = r.status_code
+        if r.ok:
+            out["admin_learners"] = sorted({row["learner"] for row in r.json()["rows"]})
+    except Exception as exc:
+        out["admin_status"] = f"{type(exc).__name__}: {exc}"[:300]
+    statuses = set()
+    for lr in learners[:3]:
+        if lr.name in tokens:
+            r = requests.get(url, headers={"Authorization": f"token {tokens[lr.name]}"}, timeout=60)
+            statuses.add(r.status_code)
+    out["learner_statuses"] = sorted(statuses)
+    out["anonymous_status"] = requests.get(url, timeout=60).status_code
+    return out
+
+
 def wait_http(url: str, deadline: float, proc: subprocess.Popen[bytes]) -> None:
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -582,6 +654,14 @@ def main() -> int:
         return 2
 
     state = Path(tempfile.mkdtemp(prefix="smars-hubstate-"))  # 0700, root's
+    board_dir = Path(f"{state}-board")  # the class board's database (the config makes it)
+    import pwd
+
+    try:
+        pwd.getpwnam(BOARD_USER)
+        board_user_existed = True
+    except KeyError:
+        board_user_existed = False
     homes = Path(tempfile.mkdtemp(prefix="smars-hubhomes-"))
     homes.chmod(0o755)  # the learners' homes in it are 0700 each
     # TLS as on a LAN (docs/jupyterhub.md, "TLS on a LAN"): a self-signed certificate
@@ -626,6 +706,8 @@ def main() -> int:
         SMARS_HUB_ADMIN_PASSWORD=admin_password,
         SMARS_HUB_ADMIN=ADMIN,
         SMARS_HUB_SERVICE_TOKEN=service_token,
+        SMARS_HUB_BOARD_DIR=str(board_dir),
+        SMARS_HUB_BOARD_PORT=str(free_port()),
         SMARS_HUB_CHP=str(CHP if CHP.exists() else shutil.which("configurable-http-proxy") or CHP),
         PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
     )
@@ -645,6 +727,7 @@ def main() -> int:
         stop_hub()
         remove_system_users(system_users)
         shutil.rmtree(homes, ignore_errors=True)
+        shutil.rmtree(board_dir, ignore_errors=True)
         os._exit(3)
 
     def stop_hub() -> None:
@@ -765,6 +848,7 @@ def main() -> int:
                     lr.error = f"probe: {type(exc).__name__}: {exc}"
 
         asyncio.run(probes())
+        board = class_board(hub, base, board_dir, learners, {k: v[1] for k, v in kernels.items()})
 
         ok = [lr for lr in learners if lr.ok]
         firsts = [lr.first_replay_s for lr in ok]
@@ -816,6 +900,7 @@ def main() -> int:
             "probe_targets_missing": missing_targets,
             "home_modes": sorted({lr.home_mode for lr in learners if lr.home_mode}),
             "per_learner": [asdict(lr) for lr in learners],
+            "class_board": board,
         }
         if len(ok) < len(learners):
             # The hub's log also holds the learners' servers' output (kernel restarts,
@@ -834,6 +919,9 @@ def main() -> int:
         shutil.rmtree(homes, ignore_errors=True)
         if not args.keep_state:
             shutil.rmtree(state, ignore_errors=True)
+            shutil.rmtree(board_dir, ignore_errors=True)
+        if not board_user_existed:  # the config made the board's system user for this run
+            result["board_user_removed"] = remove_system_users([BOARD_USER]) == [BOARD_USER]
     text = json.dumps(result, indent=2)
     if args.json:
         Path(args.json).write_text(text)

@@ -105,3 +105,20 @@ def test_ten_learners_replay_and_run_a_notebook_at_once(tmp_path: Path) -> None:
         assert set(lr["attempts"].values()) == {"PermissionError"}, (lr["name"], lr["attempts"])
         assert lr["secrets_in_env"] == [], (lr["name"], lr["secrets_in_env"])
     assert figures["system_users_removed"] == LEARNERS  # the test leaves no accounts behind
+
+    # The class board (issue 17): each learner ran a check, which posted to the board
+    # service under the learner's own hub token; the board shows the ten of them.
+    names = sorted(lr["name"] for lr in figures["per_learner"])
+    for lr in figures["per_learner"]:
+        assert lr["board_check"].startswith("❌ q1"), (lr["name"], lr["board_check"])
+        assert not lr["board_not_recorded"], lr["name"]
+    board = figures["class_board"]
+    assert board["cli_exit"] == 0, board["cli_error"]
+    assert board["learners_on_board"] == names, board
+    assert all(r["exercise"] == "q1" and r["attempts"] == 1 for r in board["rows"])
+    # Only the instructor reads it: the admin's token gets it, a learner's is refused.
+    assert board["admin_status"] == 200 and board["admin_learners"] == names, board
+    assert board["learner_statuses"] == [403] and board["anonymous_status"] == 401, board
+    # The database is the board service's user's alone.
+    assert board["db_owner"] == "smarsboard" and board["db_mode"] == "0o600", board
+    assert board["dir_mode"] == "0o700", board
