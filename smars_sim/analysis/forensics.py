@@ -177,7 +177,7 @@ def executions_per_minute(executions: pd.DataFrame, n_servers: int = 8) -> pd.Da
         Columns ``time`` and ``end`` (the minute), ``server`` ("server k"), ``server_id``,
         ``executions``.
     """
-    from ..viz.charts import clock
+    from .series import clock
 
     minute = 60 * SECOND_NS
     t0 = OPEN_NS
