@@ -31,6 +31,7 @@ __all__ = [
     "clock",
     "live_loss_data",
     "live_order_rate_data",
+    "metric_days_data",
     "order_rate_data",
     "pnl_data",
     "positions_data",
@@ -283,3 +284,26 @@ def live_loss_data(history: Sequence[tuple[int, float]]) -> pd.DataFrame:
             "loss_usd_m": [round(-v / 1e6, 3) for _, v in points],
         }
     )
+
+
+def metric_days_data(incident: pd.DataFrame, normal: pd.DataFrame) -> pd.DataFrame:
+    """A monitoring metric on 1 August and on a normal morning, long form for one chart.
+
+    Args:
+        incident, normal: :func:`smars_sim.analysis.forensics.metric_series` of each day.
+
+    Returns:
+        Columns ``time``, ``value``, ``day`` ("1 Aug 2012 replay" / "normal morning").
+    """
+    frames = []
+    for series, label in ((incident, "1 Aug 2012 replay"), (normal, "normal morning")):
+        frames.append(
+            pd.DataFrame(
+                {
+                    "time": clock(series["time_ns"].to_numpy()),
+                    "value": series["value"],
+                    "day": label,
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
