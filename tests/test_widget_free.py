@@ -173,3 +173,42 @@ def test_analysis_series_without_altair():
         """
     )
     assert out.strip() == "ok"
+
+
+def test_detect_models_without_widgets():
+    out = _run_blocked(
+        """
+        from smars_sim import Scenario
+        from smars_sim.analysis.runs import normal_morning, run
+        from smars_sim.core.clock import OPEN_NS, parse_time
+        from smars_sim.ui.detect_model import AlertRuleModel, InboxModel, PlaybackModel
+
+        small = run(Scenario.small())
+        mail = InboxModel(small)
+        mail.time = mail.nearest("09:30")
+        assert mail.time == OPEN_NS
+        mail.query = "power peg"
+        bnet = sum(1 for e in small.emails if e[0] < OPEN_NS)
+        assert len(mail.visible()) == bnet
+        assert f"{bnet} match 'power peg'" in mail.counts_text()
+
+        playback = PlaybackModel(small)
+        assert playback.seconds_at("09:31:07") == 60
+        assert playback.clamp(10_000) == playback.max_s
+        assert playback.status_text(60).startswith("09:31:00:")
+        assert playback.visible("pnl", 300)["s"].max() <= 300
+
+        rule = AlertRuleModel(small, run(normal_morning(small.scenario)))
+        rule.metric, rule.threshold = "shares_out_per_in", 2.0
+        fired = rule.fired("incident")
+        assert fired is not None and fired >= OPEN_NS
+        assert rule.fired("normal") is None
+        rule.hold_s = 60
+        assert rule.fired("incident") >= fired
+        assert set(rule.chart_data()["day"]) == {"1 Aug 2012 replay", "normal morning"}
+        rule.metric, rule.threshold = "bnet_emails_10min", 1.0
+        assert rule.fired("incident") < parse_time("09:30")
+        print(rule.verdict_text().split(".")[0])
+        """
+    )
+    assert out.strip().startswith("Rule: alert when it is at least 1")

@@ -1,8 +1,9 @@
 """Notebooks 03 and 04's panels: the inbox, the market open played back, an alert rule.
 
-The data comes from :mod:`smars_sim.analysis` (the inbox, the series behind each
-chart, the monitoring metrics of :mod:`~smars_sim.analysis.forensics`); the charts
-from :mod:`smars_sim.viz.charts` and :mod:`smars_sim.viz.day_charts`.
+Each view draws a widget-free model of :mod:`smars_sim.ui.detect_model`: the view's
+controls are copied into the model before each answer, so a cell (or a test) that
+moves a slider reads the same text the page shows. The charts come from
+:mod:`smars_sim.viz.charts` and :mod:`smars_sim.viz.day_charts`.
 """
 
 from __future__ import annotations
@@ -15,23 +16,13 @@ import numpy as np
 import pandas as pd
 
 from ..analysis import forensics as F
-from ..analysis.inbox import inbox, inbox_volume_data
+from ..analysis.inbox import inbox_volume_data
 from ..analysis.runs import day, normal_morning, run
-from ..analysis.series import (
-    LOCKED_IN,
-    child_order_times,
-    metric_days_data,
-    order_rate_data,
-    pnl_data,
-    positions_data,
-    prices_data,
-    top_symbols,
-)
-from ..core.clock import OPEN_NS, SECOND_NS, format_time, parse_time
-from ..core.fmt import usd
+from ..core.clock import OPEN_NS, SECOND_NS, format_time
 from ..core.result import Result
 from ..viz.charts import inbox_volume, metric_with_threshold
 from ..viz.day_charts import market_open, server_share_chart
+from .detect_model import AlertRuleModel, InboxModel, PlaybackModel
 from .panel import ChartView, Panel, chart_widget, html_table, show, text_table
 from .text import esc
 
@@ -44,17 +35,13 @@ class Inbox(Panel):
     name = "inbox"
 
     def __init__(self, result: Result | None = None, show: int = 12) -> None:
-        self.result = result or day()
-        self.mail = inbox(self.result)
+        self.model = InboxModel(result or day())
+        self.result = self.model.result
+        self.mail = self.model.mail
         self.show_n = show
-        start = parse_time("08:00")
-        options = [
-            (format_time(t)[:5], t)
-            for t in range(start + 60 * SECOND_NS, OPEN_NS + 1, 60 * SECOND_NS)
-        ]
         self.time = W.SelectionSlider(
-            options=options,
-            value=options[14][1],
+            options=[(format_time(t)[:5], t) for t in self.model.times],
+            value=self.model.time,
             description="Time:",
             layout=W.Layout(width="560px"),
         )
@@ -64,22 +51,20 @@ class Inbox(Panel):
         for control in (self.time, self.search):
             control.observe(lambda _: self._refresh(), names="value")
         volume = inbox_volume_data(self.mail)
-        bnet = int((self.mail["kind"] == "BNET reject").sum())
-        takeaway = (
-            f"{bnet} BNET rejects among {len(self.mail):,} e-mails before the open "
-            f"({100 * bnet / max(1, len(self.mail)):.0f}%): nothing made them stand out."
-        )
-        self.view = ChartView(inbox_volume(volume, takeaway=takeaway))
+        self.view = ChartView(inbox_volume(volume, takeaway=self.model.volume_takeaway()))
         self.widget = W.VBox(
             [W.HBox([self.time]), self.search, self.counts, self.listing, self.view.widget]
         )
         self._refresh()
 
+    def _sync(self) -> InboxModel:
+        self.model.time = self.time.value
+        self.model.query = self.search.value
+        return self.model
+
     def at(self, time: str) -> None:
         """Move the time slider to ``HH:MM`` (the nearest minute on the slider)."""
-        target = parse_time(time)
-        values = [v for _, v in self.time.options]
-        self.time.value = min(values, key=lambda v: abs(v - target))
+        self.time.value = self.model.nearest(time)
 
     def find(self, query: str) -> pd.DataFrame:
         """Type ``query`` in the search box; return the matching messages so far."""
@@ -88,21 +73,11 @@ class Inbox(Panel):
 
     def visible(self) -> pd.DataFrame:
         """Messages received by the slider's time that match the search."""
-        mail = self.mail[self.mail["time_ns"] <= self.time.value]
-        query = self.search.value.strip().lower()
-        if query:
-            mail = mail[mail["subject"].str.lower().str.contains(query, regex=False)]
-        return mail
+        return self._sync().visible()
 
     def counts_text(self) -> str:
         """How many messages, and how many BNET rejects, by the slider's time."""
-        upto = self.mail[self.mail["time_ns"] <= self.time.value]
-        bnet = int((upto["kind"] == "BNET reject").sum())
-        when = format_time(self.time.value)[:5]
-        text = f"By {when}: {len(upto):,} e-mails, {bnet} of them BNET rejects."
-        if self.search.value.strip():
-            text += f" {len(self.visible()):,} match '{self.search.value.strip()}'."
-        return text
+        return self._sync().counts_text()
 
     def _refresh(self) -> None:
         self.counts.value = esc(self.counts_text())
@@ -134,16 +109,10 @@ class Playback(Panel):
         interval_ms: int = 400,
         rate_bin_s: int = 60,
     ) -> None:
-        self.result = r = result or day()
-        self.step_s = step_s
-        end = parse_time(r.scenario.window_end)
-        self.max_s = (end - OPEN_NS) // SECOND_NS
-        self.rates = order_rate_data(r, bin_s=rate_bin_s, end=end)
-        self._child_times, self._child_servers = child_order_times(r)
-        self.pnl = pnl_data(r)
-        self.positions = positions_data(r)
-        self.top = top_symbols(r, 5)
-        self.prices = prices_data(r, self.top)
+        self.model = m = PlaybackModel(result or day(), step_s, rate_bin_s)
+        self.result, self.step_s, self.max_s = m.result, m.step_s, m.max_s
+        self.rates, self.pnl, self.positions = m.rates, m.pnl, m.positions
+        self.top, self.prices = m.top, m.prices
         self.t = alt.param(name="t", value=0)
         self.chart = chart_widget(self._chart())
         self.play = W.Play(min=0, max=self.max_s, step=step_s, interval=interval_ms, value=0)
@@ -177,12 +146,11 @@ class Playback(Panel):
 
     def at(self, time: str) -> None:
         """Move the playback to a clock time, ``HH:MM[:SS]``."""
-        seconds = (parse_time(time) - OPEN_NS) // SECOND_NS
-        self.seek(int(seconds // self.step_s * self.step_s))
+        self.seek(self.model.seconds_at(time))
 
     def seek(self, seconds: int) -> None:
         """Move the playback to ``seconds`` after the open."""
-        seconds = int(min(max(0, seconds), self.max_s))
+        seconds = self.model.clamp(seconds)
         if self.slider.value != seconds:
             self.slider.value = seconds  # the observer calls seek again
             return
@@ -192,27 +160,11 @@ class Playback(Panel):
 
     def status_text(self) -> str:
         """What the charts show at the current time, in words."""
-        s = self.slider.value
-        now = format_time(OPEN_NS + s * SECOND_NS)
-        t = OPEN_NS + s * SECOND_NS
-        window = 15 * SECOND_NS
-        lo, hi = np.searchsorted(self._child_times, [t - window, t], side="right")
-        total = (hi - lo) / 15 / self.result.scenario.scale
-        sending = sorted(set(self._child_servers[lo:hi].tolist()))
-        busiest = ", ".join(map(str, sending)) or "none"
-        upto = self.pnl[(self.pnl["s"] <= s) & (self.pnl["series"] == LOCKED_IN)]
-        pnl = float(upto["usd"].iloc[-1]) if len(upto) else 0.0
-        pos = self.positions[self.positions["s"] <= s]
-        gross = float(pos[pos["s"] == pos["s"].max()]["usd"].sum()) if len(pos) else 0.0
-        return (
-            f"{now}: {total:,.0f} child orders/s over the last 15 s (servers sending: {busiest}); "
-            f"gross position {usd(gross)}; P&L at the evening basket price {usd(pnl)}."
-        )
+        return self.model.status_text(self.slider.value)
 
     def visible(self, name: str) -> pd.DataFrame:
         """Rows a chart shows now: ``rates``, ``pnl``, ``positions`` or ``prices``."""
-        frame = getattr(self, name)
-        return frame[frame["s"] <= self.slider.value]
+        return self.model.visible(name, self.slider.value)
 
     def describe(self) -> str:
         return f"t = {self.slider.value} s after the open\n{self.status_text()}"
@@ -228,9 +180,9 @@ class AlertDesigner(Panel):
     name = "alert designer"
 
     def __init__(self, result: Result | None = None, normal: Result | None = None) -> None:
-        self.result = result or day()
-        self.normal = normal or run(normal_morning(self.result.scenario))
-        self._series: dict[tuple[str, str], pd.DataFrame] = {}
+        incident = result or day()
+        self.model = AlertRuleModel(incident, normal or run(normal_morning(incident.scenario)))
+        self.result, self.normal = self.model.result, self.model.normal
         self._quiet = False
         self.metric = W.Dropdown(
             options=[(m.label, k) for k, m in F.METRICS.items()],
@@ -263,13 +215,15 @@ class AlertDesigner(Panel):
         )
         self.choose(self.metric.value)
 
+    def _sync(self) -> AlertRuleModel:
+        self.model.metric = self.metric.value
+        self.model.threshold = self.threshold.value
+        self.model.hold_s = self.hold.value
+        return self.model
+
     def series(self, which: str = "incident") -> pd.DataFrame:
         """The current metric every 5 s on the incident day or the normal morning."""
-        key = (which, self.metric.value)
-        if key not in self._series:
-            source = self.result if which == "incident" else self.normal
-            self._series[key] = F.metric_series(source, self.metric.value)
-        return self._series[key]
+        return self._sync().series(which)
 
     def choose(self, metric: str) -> None:
         """Pick a metric: the threshold slider moves to that metric's range and default."""
@@ -297,55 +251,21 @@ class AlertDesigner(Panel):
 
     def fired(self, which: str = "incident") -> int | None:
         """When the rule fires (ns since midnight), or ``None``."""
-        s = self.series(which)
-        return F.first_fire(s["time_ns"], s["value"], self.threshold.value, self.hold.value)
-
-    def _fmt(self, value: float) -> str:
-        m = F.METRICS[self.metric.value]
-        return usd(value) if m.money else f"{value:,.4g}"
+        return self._sync().fired(which)
 
     def verdict_text(self) -> str:
         """When the rule fires on 1 August, the loss by then, and on a normal morning."""
-        rule = f"Rule: alert when it is at least {self._fmt(self.threshold.value)}"
-        if self.hold.value:
-            rule += f" for {self.hold.value} s"
-        fired = self.fired("incident")
-        false_alarm = self.fired("normal")
-        if fired is None:
-            day_text = "On 1 August it never fires."
-        else:
-            when = format_time(fired)
-            minutes = (fired - OPEN_NS) / (60 * SECOND_NS)
-            timing = (
-                f"{minutes:.1f} min after the open"
-                if fired >= OPEN_NS
-                else f"{-minutes:.0f} min before the open"
-            )
-            day_text = (
-                f"On 1 August it fires at {when} ({timing}); "
-                f"loss by then {usd(F.loss_at(self.result, fired))}."
-            )
-        normal_text = (
-            "On a normal morning it stays quiet."
-            if false_alarm is None
-            else f"On a normal morning it ALSO fires, at {format_time(false_alarm)}: a false alarm."
-        )
-        return f"{rule}. {day_text} {normal_text}"
+        return self._sync().verdict_text()
 
     def _chart(self) -> alt.TopLevelMixin:
-        m = F.METRICS[self.metric.value]
-        data = metric_days_data(self.series("incident"), self.series("normal"))
-        fired = self.fired("incident")
-        takeaway = (
-            f"Fires at {format_time(fired)}." if fired is not None else "Never fires on 1 August."
-        )
+        m = self._sync()
         return metric_with_threshold(
-            data,
-            self.threshold.value,
-            fired,
-            label=m.label if len(m.label) < 60 else m.label.split(" (")[0],
-            axis_format=m.axis_format,
-            takeaway=takeaway,
+            m.chart_data(),
+            m.threshold,
+            m.fired("incident"),
+            label=m.axis_label(),
+            axis_format=F.METRICS[m.metric].axis_format,
+            takeaway=m.chart_takeaway(),
         )
 
     def _refresh(self) -> None:
