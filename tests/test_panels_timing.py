@@ -6,10 +6,10 @@ import time
 
 import pytest
 
+from smars_sim.analysis.plans import Plan
 from smars_sim.analysis.runs import day, normal_morning, run
 from smars_sim.ui.deploy_day import DeployDay
 from smars_sim.ui.detect_panels import AlertDesigner, Playback
-from smars_sim.ui.respond_model import Plan
 from smars_sim.ui.respond_panels import PlanComparison, Responder
 
 pytestmark = pytest.mark.usefixtures("offline_renderer")

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from smars_sim import Scenario, replay
+from smars_sim.analysis.plans import preset_plans
 from smars_sim.analysis.runs import run
 from smars_sim.core.clock import SECOND_NS, format_time, parse_time
 from smars_sim.ui.detect_panels import server_share_view
 from smars_sim.ui.panel import show
-from smars_sim.ui.respond_model import Plan, minutes_to_stop, preset_plans
 from smars_sim.ui.respond_panels import PlanComparison, Responder, rollback_view
 from smars_sim.viz.day_charts import loss_and_alerts
 
@@ -74,13 +74,6 @@ def test_plan_comparison_adds_and_clears_plans():
     assert len(plans.rows()) == presets + 1
     plans.clear_button.click()
     assert len(plans.rows()) == presets
-
-
-def test_stop_only_the_stale_server_plan():
-    plan = Plan("stop 3", "stop_stale", "09:32")
-    result = plan.run(SMALL)
-    assert any(e.action == "stop server" and e.server == 3 for e in result.timeline)
-    assert minutes_to_stop(result) <= 2.0
 
 
 def test_views_for_static_charts(small):

@@ -91,9 +91,8 @@ def test_responder_and_plan_models_without_widgets():
         """
         from smars_sim import Scenario
         from smars_sim.core.clock import format_time
-        from smars_sim.ui.respond_model import (
-            Plan, PlanComparisonModel, ResponderModel, minutes_to_stop, preset_plans,
-        )
+        from smars_sim.analysis.plans import Plan, minutes_to_stop, preset_plans
+        from smars_sim.ui.respond_model import PlanComparisonModel, ResponderModel
 
         desk = ResponderModel(Scenario.small())
         assert format_time(desk.sim.now) == "09:30:00"

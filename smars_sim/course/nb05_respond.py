@@ -5,12 +5,12 @@
 
 from __future__ import annotations
 
+from ..analysis.plans import Plan
 from ..analysis.runs import day
 from ..core.clock import format_time, parse_time
 from ..core.fmt import usd
 from ..core.record import figure
 from ..ui.panel import md
-from ..ui.respond_model import Plan
 from ..ui.respond_panels import PlanComparison, Responder, rollback_view
 
 __all__ = [

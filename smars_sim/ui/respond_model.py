@@ -4,14 +4,14 @@ Notebook 05's panels (:mod:`smars_sim.ui.respond_panels`) draw these models. The
 :class:`ResponderModel` holds one live simulation that a person advances and acts on
 (no kill switch: servers are stopped one by one, the rollback re-installs the old
 build); the :class:`PlanComparisonModel` replays whole plans and compares their loss
-and minutes to stop. Neither imports ipywidgets or altair.
+and minutes to stop (the plans themselves are :mod:`smars_sim.analysis.plans`).
+Neither imports ipywidgets or altair.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from ..analysis.runs import notebook_scenario, run
+from ..analysis.plans import Plan, minutes_to_stop, preset_plans
+from ..analysis.runs import notebook_scenario
 from ..analysis.series import order_rate_data
 from ..core.clock import OPEN_NS, SECOND_NS, format_time, parse_time
 from ..core.engine import Simulation
@@ -19,22 +19,7 @@ from ..core.fmt import usd
 from ..core.result import Result
 from ..core.scenario import Scenario
 
-__all__ = [
-    "ACTIONS",
-    "Plan",
-    "PlanComparisonModel",
-    "ResponderModel",
-    "minutes_to_stop",
-    "preset_plans",
-]
-
-
-def minutes_to_stop(result: Result) -> float | None:
-    """Minutes from the open to the last Power Peg child order (``None`` if it never ran)."""
-    stop = result.summary.stop
-    if not stop:
-        return None
-    return round((parse_time(stop) - OPEN_NS) / (60 * SECOND_NS), 2)
+__all__ = ["ACTIONS", "PlanComparisonModel", "ResponderModel"]
 
 
 class ResponderModel:
@@ -130,51 +115,6 @@ class ResponderModel:
         elif self.sim.now >= self.sim.end:
             text += " The window is over."
         return text
-
-
-@dataclass(frozen=True, slots=True)
-class Plan:
-    """A response plan: what the operators do, and when."""
-
-    label: str
-    action: str = "stop_all"  # "stop_all" (one by one), "stop_stale" or "halt"
-    at: str | None = "10:12:20"
-    rollback_at: str | None = None
-
-    def run(self, base: Scenario) -> Result:
-        """Replay the morning under this plan."""
-        scenario = base.with_(
-            rollback_at=self.rollback_at,
-            stop_all_at=self.at if self.action == "stop_all" else None,
-            halt_at=self.at if self.action == "halt" else None,
-        )
-        if self.action != "stop_stale":
-            return run(scenario)
-        key = f"{self!r}|{scenario!r}"
-        if key not in _PLAN_CACHE:
-            sim = Simulation(scenario)
-            for server in scenario.stale_servers:
-                sim.stop_server(server, at=self.at)
-            _PLAN_CACHE[key] = sim.run()
-        return _PLAN_CACHE[key]
-
-
-_PLAN_CACHE: dict[str, Result] = {}
-
-
-def preset_plans(base: Scenario) -> list[Plan]:
-    """The plans every learner sees: what happened (the kit's reconstruction) and others."""
-    rollback = base.rollback_at
-    stop_all = base.stop_all_at
-    rb = format_time(parse_time(rollback))[:8] if rollback is not None else None
-    sa = format_time(parse_time(stop_all))[:8] if stop_all is not None else "10:12:20"
-    return [
-        Plan("What happened (kit's timing): roll back, then stop all", "stop_all", sa, rb),
-        Plan("Same stop, without the rollback", "stop_all", sa, None),
-        Plan("Stop the servers one by one from 09:35", "stop_all", "09:35", None),
-        Plan("Stop only the missed server at 09:35", "stop_stale", "09:35", None),
-        Plan("Kill switch: halt everything at 09:31", "halt", "09:31", None),
-    ]
 
 
 #: The actions a learner's own plan may take: (label, :attr:`Plan.action`).

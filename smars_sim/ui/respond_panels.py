@@ -12,12 +12,13 @@ import altair as alt
 import ipywidgets as W
 import pandas as pd
 
+from ..analysis.plans import Plan
 from ..analysis.runs import day
 from ..core.result import Result
 from ..core.scenario import Scenario
 from ..viz.response_charts import plan_comparison, responder_chart, rollback_chart
 from .panel import ChartView, Panel, chart_widget, html_table, show, text_table
-from .respond_model import ACTIONS, Plan, PlanComparisonModel, ResponderModel
+from .respond_model import ACTIONS, PlanComparisonModel, ResponderModel
 from .text import esc
 
 __all__ = ["PlanComparison", "Responder", "rollback_view"]
