@@ -77,7 +77,8 @@ print(json.dumps({"seconds": elapsed, "peak_rss": rss, "rows": len(table)}))
 
 _WIDGET = r"""
 import json, resource, time
-from smars_sim.ui.widgets import Plan, PlanComparison
+from smars_sim.analysis.plans import Plan
+from smars_sim.ui.respond_panels import PlanComparison
 
 # 05_respond's plan comparison, as a learner uses it: the panel is on screen (its preset
 # plans replayed), then "Add your plan" replays a plan nobody ran yet and redraws the

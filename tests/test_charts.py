@@ -1,4 +1,4 @@
-"""Chart data and chart specs (smars_sim.viz.charts): units, palette, and data that adds up.
+"""Chart specs (smars_sim.viz.charts): units, palette, takeaways (the data: test_series.py).
 
 Nothing here asserts a calibrated figure: values are checked against the replay's own
 logs, never against typed-in numbers.
@@ -9,11 +9,11 @@ from __future__ import annotations
 import json
 
 import altair as alt
-import numpy as np
 import pandas as pd
 import pytest
 
 from smars_sim import Scenario, replay
+from smars_sim.analysis import series as S
 from smars_sim.core.clock import OPEN_NS, SECOND_NS
 from smars_sim.viz import charts as C
 
@@ -98,77 +98,15 @@ def test_palette_is_okabe_ito_and_server_8_stands_out():
     assert C.server_colour(9) == C.server_colour(1)
 
 
-# --------------------------------------------------------------------------- data
-def test_order_rate_adds_up_to_the_child_order_log(aug1):
-    data = C.order_rate_data(aug1, bin_s=15)
-    servers = aug1.scenario.servers
-    assert len(data) % servers == 0
-    assert set(data["server_id"]) == set(range(1, servers + 1))
-    children = aug1.child_orders
-    in_window = children[children["time_ns"] >= OPEN_NS]
-    # rates are per second and full-size: undo both to count child orders again
-    counted = data["orders_per_s"].sum() * 15 * aug1.scenario.scale
-    assert counted == pytest.approx(len(in_window), rel=1e-3)
-    per_server = data.groupby("server_id")["orders_per_s"].sum() * 15 * aug1.scenario.scale
-    expected = in_window.groupby("server").size()
-    for server, n in expected.items():
-        assert per_server[server] == pytest.approx(n, rel=1e-3)
-
-
-def test_order_rate_not_full_size_counts_replay_orders(small):
-    data = C.order_rate_data(small, bin_s=60, full_size=False)
-    children = small.child_orders
-    assert data["orders_per_s"].sum() * 60 == pytest.approx(
-        (children["time_ns"] >= OPEN_NS).sum(), rel=1e-3
-    )
-
-
-def test_pnl_locked_in_ends_at_the_days_loss(aug1):
-    data = C.pnl_data(aug1)
-    assert set(data["series"]) == {C.LOCKED_IN, C.LAST_TRADE}
-    locked = data[data["series"] == C.LOCKED_IN]
-    assert locked["s"].is_monotonic_increasing
-    assert locked["usd"].iloc[-1] == pytest.approx(-aug1.summary.loss_usd, rel=1e-6, abs=1)
-    assert np.allclose(locked["usd_m"], locked["usd"] / 1e6, atol=1e-3)
-
-
-def test_positions_match_the_executions(small):
-    data = C.positions_data(small)
-    assert set(data["side"]) == {"long", "short"}
-    assert (data["usd"] >= 0).all()
-    # at the last sample: recompute the net positions from the executions
-    ex = small.executions
-    last_t = int(max(s[0] for s in small.samples))
-    upto = ex[ex["time_ns"] <= last_t]
-    signed = upto["qty"] * np.where(upto["side"] == "buy", 1, -1)
-    net = signed.groupby(upto["symbol"], observed=True).sum()
-    last = data[data["s"] == data["s"].max()].set_index("side")
-    assert last.loc["long", "symbols"] == int((net > 0).sum())
-    assert last.loc["short", "symbols"] == int((net < 0).sum())
-
-
-def test_prices_are_percent_from_the_open(aug1):
-    top = C.top_symbols(aug1, 3)
-    assert len(top) == 3
-    traded = aug1.window["knight_shares"]
-    assert traded[aug1.symbols.index(top[0])] == max(traded)
-    data = C.prices_data(aug1, top)
-    for symbol in top:
-        rows = data[data["symbol"] == symbol]
-        open_usd = aug1.open_price[aug1.symbols.index(symbol)] / 100
-        expected = (rows["price_usd"] / open_usd - 1) * 100
-        assert np.allclose(rows["pct"], expected, atol=0.01)
-
-
 # --------------------------------------------------------------------------- charts
 def _playback_charts(result):
     param = alt.param(name="t", value=0)
     scale = C.day_domain("09:30", "10:15")
     return [
-        C.order_rate(C.order_rate_data(result), takeaway="x", until=param, scale=scale),
-        C.pnl_line(C.pnl_data(result), takeaway="x", until=param, scale=scale),
-        C.positions_area(C.positions_data(result), takeaway="x", until=param, scale=scale),
-        C.prices_lines(C.prices_data(result, C.top_symbols(result, 3)), takeaway="x"),
+        C.order_rate(S.order_rate_data(result), takeaway="x", until=param, scale=scale),
+        C.pnl_line(S.pnl_data(result), takeaway="x", until=param, scale=scale),
+        C.positions_area(S.positions_data(result), takeaway="x", until=param, scale=scale),
+        C.prices_lines(S.prices_data(result, S.top_symbols(result, 3)), takeaway="x"),
     ], param
 
 
@@ -186,15 +124,15 @@ def test_time_series_charts_have_units_hhmm_and_a_takeaway(aug1):
 
 
 def test_money_axes_read_as_millions_or_billions(aug1):
-    pnl = json.dumps(_spec(C.pnl_line(C.pnl_data(aug1))))
+    pnl = json.dumps(_spec(C.pnl_line(S.pnl_data(aug1))))
     assert "P&L ($M)" in pnl and "'M'" in pnl
-    pos = json.dumps(_spec(C.positions_area(C.positions_data(aug1))))
+    pos = json.dumps(_spec(C.positions_area(S.positions_data(aug1))))
     assert "($B)" in pos and "'B'" in pos
 
 
 def test_until_parameter_filters_rows(aug1):
     param = alt.param(name="t", value=0)
-    chart = C.order_rate(C.order_rate_data(aug1), until=param)
+    chart = C.order_rate(S.order_rate_data(aug1), until=param)
     spec = _spec(alt.vconcat(chart).add_params(param))
     assert {"filter": "(datum.s_end <= t)"} in next(
         node["transform"] for node in _walk(spec) if "transform" in node

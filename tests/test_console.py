@@ -1,18 +1,12 @@
-"""The incident console's logic (smars_sim.ui.console), without a browser."""
+"""The incident console (smars_sim.ui.console_model and its view smars_sim.ui.console)."""
 
 from __future__ import annotations
 
 import pytest
 
 from smars_sim import Scenario
-from smars_sim.ui.console import (
-    DEFAULT_SPEED,
-    SPEEDS,
-    ConsoleModel,
-    IncidentConsole,
-    default_scenario,
-    sparkline_svg,
-)
+from smars_sim.ui.console import IncidentConsole, _usd, sparkline_svg
+from smars_sim.ui.console_model import DEFAULT_SPEED, SPEEDS, ConsoleModel, default_scenario
 
 
 @pytest.fixture(scope="module")
@@ -156,3 +150,49 @@ def test_widgets_drive_the_model() -> None:
     console.restart_button.click()
     assert console.model.clock == "09:34:00"
     assert not any(b.disabled for b in console.stop_buttons)
+
+
+def _console_usd_before_fmt(value: float) -> str:
+    """The console's own formatter before it went through ``core.fmt.usd`` (the reference)."""
+    sign = "−" if value < 0 else ""
+    value = abs(value)
+    if value >= 1e9:
+        return f"{sign}${value / 1e9:,.2f}B"
+    if value >= 1e6:
+        return f"{sign}${value / 1e6:,.1f}M"
+    return f"{sign}${value:,.0f}"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        0,
+        950,
+        -950,
+        12_345,
+        999_999,
+        1e6,
+        12.34e6,
+        -12.34e6,
+        949.9e6,
+        960e6,
+        999.96e6,
+        1e9,
+        1.234e9,
+        -1.234e9,
+        3.456e9,
+        -0.4,
+        461.7e6,
+    ],
+)
+def test_console_dollars_read_as_before(value: float) -> None:
+    assert _usd(value) == _console_usd_before_fmt(value)
+
+
+def test_console_dollars_examples() -> None:
+    assert (_usd(1.23e9), _usd(12.3e6), _usd(950), _usd(-4.5e6)) == (
+        "$1.23B",
+        "$12.3M",
+        "$950",
+        "−$4.5M",
+    )

@@ -1,4 +1,4 @@
-"""The game day (smars_sim.ui.gameday), headless: play it in steps, click, read the score.
+"""The game day (smars_sim.ui.gameday_model, drawn by smars_sim.ui.gameday), headless.
 
 The game replays ``Scenario.aug1_2012(scale=0.01)`` like the notebook; a full game takes
 about a second. Scores are compared with each other (a fast responder loses less than
@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from smars_sim import Scenario
+from smars_sim.analysis.series import clock, live_loss_data, live_order_rate_data
 from smars_sim.core.clock import OPEN_NS, SECOND_NS, format_time, parse_time
 from smars_sim.ui import gameday as gd
 
@@ -173,8 +174,10 @@ def test_score_text_finishes_the_game():
 def test_dashboard_chart_data_grows_with_the_clock():
     model = gd.GameDayModel()
     model.advance(3)
-    rates = gd._rates_frame(model)
-    assert rates["time"].max() >= gd.C.clock(OPEN_NS + 2 * 60 * SECOND_NS)
+    rates = live_order_rate_data(model.sim, bin_s=30)
+    assert rates["time"].max() >= clock(OPEN_NS + 2 * 60 * SECOND_NS)
+    loss = live_loss_data(model.pnl_history())
+    assert loss["time"].min() >= clock(OPEN_NS) and len(loss) > 1
     chart = gd.dashboard_chart(model)
     assert "Loss locked in" in str(chart.to_dict())
 

@@ -181,7 +181,7 @@ _ALLOWED_DIGITS = [
 def test_no_dollar_sign_can_turn_into_maths(path):
     """JupyterLab typesets text between two ``$`` as LaTeX: every ``$`` must be escaped.
 
-    In a Markdown output the escape must be doubled (see ``smars_sim.ui.widgets.md``).
+    In a Markdown output the escape must be doubled (see ``smars_sim.ui.panel.md``).
     """
     unescaped = re.compile(r"(?<!\\\\)\$")
     for cell in _read(path).cells:

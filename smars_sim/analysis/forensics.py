@@ -177,7 +177,7 @@ def executions_per_minute(executions: pd.DataFrame, n_servers: int = 8) -> pd.Da
         Columns ``time`` and ``end`` (the minute), ``server`` ("server k"), ``server_id``,
         ``executions``.
     """
-    from ..viz.charts import clock
+    from .series import clock
 
     minute = 60 * SECOND_NS
     t0 = OPEN_NS
@@ -312,7 +312,7 @@ def _grid(result: Result, start: str | int = "08:00", step_s: int = 5) -> np.nda
 
 def _locked_in(result: Result, grid: np.ndarray) -> np.ndarray:
     """P&L in dollars at each grid time, valued at the evening basket price (0 before)."""
-    from ..viz.charts import LOCKED_IN, pnl_data
+    from .series import LOCKED_IN, pnl_data
 
     pnl = pnl_data(result)
     pnl = pnl[pnl["series"] == LOCKED_IN]
@@ -361,7 +361,7 @@ def metric_series(result: Result, metric: str, step_s: int = 5) -> pd.DataFrame:
         )
         value = count / 15 / result.scenario.scale
     elif metric == "gross_position_usd":
-        from ..viz.charts import positions_data
+        from .series import positions_data
 
         pos = positions_data(result)
         gross = pos.groupby("s", sort=True)["usd"].sum()

@@ -7,8 +7,9 @@ state and child orders per second), the P&L ticker and positions, the alerts
 feed, a stop button per server, the kill switch and a playback-speed control.
 
 This is the presentation layer: it uses ipywidgets, the core does not. The
-logic is in :class:`ConsoleModel` (no widgets, unit-tested in
-``tests/test_console.py``); :class:`IncidentConsole` only draws it.
+logic is in :class:`~smars_sim.ui.console_model.ConsoleModel` (no widgets,
+unit-tested in ``tests/test_console_model.py``, re-exported here);
+:class:`IncidentConsole` only draws it.
 
 Playback is driven by a hidden ``ipywidgets.Play`` whose timer runs in the
 browser: each tick advances the replay by ``speed × tick`` simulated seconds.
@@ -19,17 +20,27 @@ server's idle culling (``make console`` sets it) shuts it down.
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
 from typing import Any
 
-from ..core.clock import CLOSE_NS, OPEN_NS, SECOND_NS, format_time, parse_time
+from ..core.fmt import usd
 from ..core.scenario import Scenario
-from ..fixes import Simulation
+from .console_model import (
+    DEFAULT_SPEED,
+    RATE_WINDOW_S,
+    SPEEDS,
+    TICK_MS,
+    Alert,
+    ConsoleModel,
+    FleetRow,
+    default_scenario,
+)
 
 __all__ = [
     "DEFAULT_SPEED",
+    "RATE_WINDOW_S",
     "SPEEDS",
     "TICK_MS",
+    "Alert",
     "ConsoleModel",
     "FleetRow",
     "IncidentConsole",
@@ -37,314 +48,26 @@ __all__ = [
     "sparkline_svg",
 ]
 
-#: Playback speeds offered (simulated seconds per real second).
-SPEEDS: tuple[int, ...] = (1, 10, 30, 60, 120)
-DEFAULT_SPEED = 30
-#: Real milliseconds between two playback ticks.
-TICK_MS = 500
-#: Simulated seconds over which orders per second are measured.
-RATE_WINDOW_S = 10
-
-
-def default_scenario(*, scripted: bool = False, scale: float = 0.01) -> Scenario:
-    """The console's replay: 1 August 2012 at ``scale``.
-
-    Args:
-        scripted: Keep the operators' actions of the day (the rollback at 09:45
-            and the stops from 10:12). By default the class acts instead.
-        scale: Resolution of the replay (0.01 plays smoothly on a laptop).
-    """
-    scenario = Scenario.aug1_2012(scale=scale)
-    if not scripted:
-        scenario = scenario.with_(rollback_at=None, stop_all_at=None)
-    return scenario
-
-
-@dataclass(frozen=True, slots=True)
-class FleetRow:
-    """One line of the fleet panel."""
-
-    server: int
-    version: str
-    short_hash: str
-    running: bool
-    orders_per_s: float
-    #: The server does not run the build the release put on the others.
-    odd_build: bool
-
-    @property
-    def state(self) -> str:
-        """``"running"`` or ``"stopped"``."""
-        return "running" if self.running else "stopped"
-
-    def text(self) -> str:
-        """The row as plain text (what a test reads)."""
-        mark = " ≠ release" if self.odd_build else ""
-        return (
-            f"server {self.server}  {self.version}  {self.short_hash}  {self.state}  "
-            f"{self.orders_per_s:.1f} orders/s{mark}"
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class Alert:
-    """One line of the alerts feed."""
-
-    time: int
-    source: str
-    text: str
-
-    def line(self) -> str:
-        """``HH:MM:SS source: text``; actions before the day show as ``before``."""
-        when = format_time(self.time) if self.time else "before"
-        return f"{when} {self.source}: {self.text}"
-
-
-class ConsoleModel:
-    """The console's state and actions over one live :class:`Simulation`.
-
-    Args:
-        scenario: What to replay (default: :func:`default_scenario`).
-        start_at: Where the console starts; everything before it is replayed at
-            once (the pre-market is quiet apart from the e-mails).
-        speed: Initial playback speed.
-    """
-
-    def __init__(
-        self,
-        scenario: Scenario | None = None,
-        *,
-        start_at: str | int = "09:29:30",
-        speed: int = DEFAULT_SPEED,
-    ) -> None:
-        self.scenario = scenario if scenario is not None else default_scenario()
-        self.sim = Simulation(self.scenario)
-        self.gate = _install_kill_switch(self.sim)
-        start = max(parse_time(start_at, what="start-at"), self.sim.now)
-        self.sim.advance_to(min(start, self.sim.end))
-        self.speed = speed
-        self.kill_switch_used: str | None = None
-        self._console_alerts: list[Alert] = []
-        self._history: list[tuple[int, float]] = [(self.sim.now, self.closeout_pnl_usd())]
-
-    # ---------------------------------------------------------------- time
-    @property
-    def now(self) -> int:
-        """Simulated time, ns since midnight."""
-        return self.sim.now
-
-    @property
-    def clock(self) -> str:
-        """Simulated time as ``HH:MM:SS``."""
-        return format_time(self.sim.now)
-
-    @property
-    def done(self) -> bool:
-        """Whether the replay has reached its end."""
-        return self.sim.done or self.sim.now >= self.sim.end
-
-    def set_speed(self, speed: int) -> None:
-        """Change the playback speed (simulated seconds per real second)."""
-        if speed <= 0:
-            raise ValueError(f"speed {speed!r} must be positive; offered: {SPEEDS}")
-        self.speed = int(speed)
-
-    def tick(self, real_seconds: float) -> int:
-        """Advance the replay by ``speed × real_seconds``; return the simulated ns advanced."""
-        if self.done:
-            return 0
-        before = self.sim.now
-        target = min(self.sim.end, before + int(self.speed * real_seconds * SECOND_NS))
-        self.sim.advance_to(target)
-        self._history.append((self.sim.now, self.closeout_pnl_usd()))
-        return self.sim.now - before
-
-    def _apply_now(self) -> None:
-        # An action is an event at the current time: run it at once.
-        if not self.done:
-            self.sim.advance_to(self.sim.now)
-
-    # ------------------------------------------------------------- actions
-    def stop_server(self, server_id: int) -> None:
-        """Stop one server now (as an operator would)."""
-        self.sim.stop_server(server_id, actor="console")
-        self._apply_now()
-
-    def kill_switch(self) -> str:
-        """Press the fleet-wide kill switch; return which mechanism ran.
-
-        Uses the fleet-wide kill switch of ``smars_sim.fixes.kill_switch`` (new
-        child orders blocked on every server, working orders cancelled) when that
-        fix exists, else :meth:`Simulation.halt_all` (every server stopped at once).
-        """
-        mechanism = _press_kill_switch(self.sim, self.gate)
-        self.kill_switch_used = mechanism
-        self._console_alerts.append(
-            Alert(self.sim.now, "console", f"KILL SWITCH pressed ({mechanism})")
-        )
-        self._apply_now()
-        return mechanism
-
-    # --------------------------------------------------------------- views
-    def fleet_rows(self) -> list[FleetRow]:
-        """One row per server: build, hash, state and child orders per second."""
-        sim = self.sim
-        counts = self._recent_child_counts()
-        span = min(RATE_WINDOW_S, max(0.0, (sim.now - OPEN_NS) / SECOND_NS))
-        rows = []
-        for server in sim.fleet.servers:
-            n = counts.get(server.id, 0)
-            rows.append(
-                FleetRow(
-                    server=server.id,
-                    version=server.build.version,
-                    short_hash=server.build.short_hash,
-                    running=server.running,
-                    # A stopped server sends nothing more, whatever it sent just before.
-                    orders_per_s=n / span if span > 0 and server.running else 0.0,
-                    odd_build=server.build.sha256 != sim.new_build.sha256,
-                )
-            )
-        return rows
-
-    def _recent_child_counts(self) -> dict[int, int]:
-        """Child orders per server over the last ``RATE_WINDOW_S`` simulated seconds."""
-        fleet = self.sim.fleet
-        children = fleet.children
-        width = 5  # CHILD_FIELDS: time, parent_id, price, qty, path
-        since = self.sim.now - RATE_WINDOW_S * SECOND_NS
-        counts: dict[int, int] = {}
-        i = len(children) - width
-        parents = fleet.parents
-        while i >= 0 and children[i] > since:
-            server = parents[children[i + 1]].server
-            counts[server] = counts.get(server, 0) + 1
-            i -= width
-        return counts
-
-    def _last_prices(self) -> list[int]:
-        books = self.sim.exchange.books
-        reference = self.sim.fleet.reference
-        return [
-            b.last_price if b.last_price is not None else r
-            for b, r in zip(books, reference, strict=True)
-        ]
-
-    def pnl_usd(self) -> float:
-        """Knight's P&L now, positions marked at each symbol's last trade, in dollars."""
-        ledger = self.sim.fleet.ledger
-        return ledger.value([float(p) for p in self._last_prices()]) / 100
-
-    def closeout_pnl_usd(self) -> float:
-        """Knight's P&L if it stopped trading now and sold everything, in dollars.
-
-        Each position is priced where the market makers' fair value settles once
-        Knight's flow has faded (their value at the 16:00 close), less the basket
-        discount: the same pricing as the replay's final ``loss_usd``. Marking at
-        the last trade looks far rosier, since Knight's own buying lifted those
-        prices.
-        """
-        sim = self.sim
-        fair = sim.makers.fair_cents  # at a later time only decays the impact
-        discount = self.scenario.basket_discount_bps / 1e4
-        ledger = sim.fleet.ledger
-        value = float(ledger.cash)
-        for i, q in enumerate(ledger.position):
-            if q:
-                value += q * fair(i, CLOSE_NS) * (1 - discount if q > 0 else 1 + discount)
-        return value / 100
-
-    def exposure_usd(self) -> tuple[float, float]:
-        """``(long, short)`` gross value of the positions now, in dollars."""
-        long_usd = short_usd = 0.0
-        for q, price in zip(self.sim.fleet.ledger.position, self._last_prices(), strict=True):
-            if q > 0:
-                long_usd += q * price / 100
-            elif q < 0:
-                short_usd -= q * price / 100
-        return long_usd, short_usd
-
-    def positions(self, n: int = 6) -> list[tuple[str, int, float]]:
-        """The ``n`` largest positions: ``(ticker, signed shares, signed dollars)``."""
-        tickers = self.sim.exchange.symbols
-        rows = [
-            (tickers[i], q, q * price / 100)
-            for i, (q, price) in enumerate(
-                zip(self.sim.fleet.ledger.position, self._last_prices(), strict=True)
-            )
-            if q
-        ]
-        rows.sort(key=lambda row: -abs(row[2]))
-        return rows[:n]
-
-    def pnl_history(self) -> list[tuple[int, float]]:
-        """``(time, close-out P&L in dollars)`` at each tick so far."""
-        return list(self._history)
-
-    def email_count(self) -> int:
-        """Automated 'BNET reject' e-mails so far."""
-        return len(self.sim.fleet.emails)
-
-    def alerts(self, n: int = 10) -> list[Alert]:
-        """The newest ``n`` alerts, newest first: e-mails, pages and actions."""
-        fleet = self.sim.fleet
-        tickers = self.sim.exchange.symbols
-        items = [
-            Alert(t, f"server {server} e-mail", f"{text} ({tickers[symbol]})")
-            for t, server, _parent, symbol, text in fleet.emails
-        ]
-        items += [Alert(t, f"page ({control})", detail) for t, control, detail in fleet.pages]
-        for entry in fleet.timeline:
-            where = f" (server {entry.server})" if entry.server else ""
-            detail = f": {entry.detail}" if entry.detail else ""
-            items.append(Alert(entry.time, entry.actor, f"{entry.action}{where}{detail}"))
-        items += self._console_alerts
-        items.sort(key=lambda a: a.time)  # stable: same-time items keep their order
-        return items[::-1][:n]
-
-
-def _install_kill_switch(sim: Simulation) -> Any:
-    """Put the fleet-wide kill switch of ``smars_sim.fixes.kill_switch`` on the fleet.
-
-    It is that fix's :class:`RiskGate` with no automated control
-    (``RiskLimits.manual_only()``), so the morning plays out as it did until
-    someone presses the switch. Returns the gate, or ``None`` when the fix is not
-    available (the console then falls back to :meth:`Simulation.halt_all`).
-    """
-    try:
-        from ..fixes.kill_switch import RiskGate, RiskLimits
-    except ImportError:
-        return None
-    gate = sim.fleet.gate
-    if gate is None:
-        gate = RiskGate(sim.fleet, RiskLimits.manual_only(), sim.scenario.scale)
-        sim.fleet.gate = gate
-    return gate if isinstance(gate, RiskGate) else None
-
-
-def _press_kill_switch(sim: Simulation, gate: Any) -> str:
-    """Stop the whole fleet at once; return a label of the mechanism used."""
-    if gate is not None:
-        gate.kill(
-            sim.now,
-            "manual kill",
-            f"kill switch pressed at {format_time(sim.now)} on the incident console",
-            actor="console",
-        )
-        return "fixes.kill_switch RiskGate.kill"
-    sim.halt_all(actor="kill switch")
-    return "Simulation.halt_all"
-
 
 # --------------------------------------------------------------------- drawing
 def _usd(value: float) -> str:
+    """The console's dollars: ``$1.23B``, ``$12.3M``, ``$950``, ``−$4.5M`` (true minus).
+
+    Billions and millions go through :func:`smars_sim.core.fmt.usd`. Below $1M the
+    console shows whole dollars (``$12,345``), which ``fmt.usd`` cannot yet say (it
+    switches to ``$12.3k``), and between $950M and $1B ``fmt.usd`` rounds up to
+    ``$1.0B`` where the console shows ``$999.9M``: those two ranges keep the console's
+    own form until ``fmt.usd`` has an option for them (a largest/smallest unit).
+    """
+    amount = abs(value)
+    if amount >= 1e9:
+        return usd(value, 2, minus="−")
+    if amount >= 1e6 and round(amount / 1e9, 1) < 1:
+        return usd(value, 1, smallest="M", minus="−")
     sign = "−" if value < 0 else ""
-    value = abs(value)
-    if value >= 1e9:
-        return f"{sign}${value / 1e9:,.2f}B"
-    if value >= 1e6:
-        return f"{sign}${value / 1e6:,.1f}M"
-    return f"{sign}${value:,.0f}"
+    if amount >= 1e6:
+        return f"{sign}${amount / 1e6:,.1f}M"
+    return f"{sign}${amount:,.0f}"
 
 
 def sparkline_svg(points: list[tuple[int, float]], width: int = 360, height: int = 70) -> str:

@@ -8,13 +8,13 @@ changed, without a browser. Charts are altair ``JupyterChart`` widgets in offlin
 
 from __future__ import annotations
 
-import html
-from collections.abc import Sequence
 from typing import Any, cast
 
 import altair as alt
 import ipywidgets as W
 import pandas as pd
+
+from .text import html_table, text_table
 
 __all__ = [
     "SETUP_HELP",
@@ -51,38 +51,6 @@ def chart_widget(chart: alt.TopLevelMixin) -> alt.JupyterChart:
     """An interactive chart widget whose JavaScript is bundled locally (no CDN)."""
     alt.JupyterChart.enable_offline(True)
     return alt.JupyterChart(cast(Any, chart))
-
-
-def _esc(value: object) -> str:
-    return html.escape(str(value))
-
-
-def html_table(rows: Sequence[dict[str, object]], columns: Sequence[str] | None = None) -> str:
-    """A small HTML table (values escaped)."""
-    if not rows:
-        return "<p><i>(nothing yet)</i></p>"
-    columns = list(columns or rows[0].keys())
-    head = "".join(f"<th style='text-align:left;padding:2px 8px'>{_esc(c)}</th>" for c in columns)
-    body = "".join(
-        "<tr>"
-        + "".join(f"<td style='padding:2px 8px'>{_esc(r.get(c, ''))}</td>" for c in columns)
-        + "</tr>"
-        for r in rows
-    )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def text_table(rows: Sequence[dict[str, object]], columns: Sequence[str] | None = None) -> str:
-    """The same rows as aligned plain text (for printing in a notebook cell)."""
-    if not rows:
-        return "(none)"
-    columns = list(columns or rows[0].keys())
-    cells = [[str(c) for c in columns]] + [[str(r.get(c, "")) for c in columns] for r in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
-    return "\n".join(
-        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-        for row in cells
-    )
 
 
 def _chart_caption(chart: Any) -> str:

@@ -2,8 +2,9 @@
 
 Two kinds of function:
 
-* ``*_data(...)`` turn a :class:`~smars_sim.core.result.Result` (or a table) into a tidy
-  DataFrame with readable columns. They are plain pandas, so tests can check them.
+* The ``*_data(...)`` series now live in :mod:`smars_sim.analysis.series` (plain pandas,
+  tested without altair); they are re-exported here for the callers that read them
+  as ``charts.pnl_data`` and so on.
 * Chart builders take such a DataFrame and return an altair chart whose axes carry
   units: dollars in $M or $B, times as HH:MM (US Eastern, 1 August 2012), shares.
 
@@ -11,21 +12,24 @@ Every chart uses the Okabe-Ito palette, which stays distinguishable for the comm
 forms of colour blindness. Each builder takes a ``takeaway``: one line, computed
 from the data by the caller, shown as the chart's subtitle.
 
-Rendering is not chosen here: the notebooks and :mod:`smars_sim.ui.widgets` use
+Rendering is not chosen here: the notebooks and the panels of :mod:`smars_sim.ui` use
 altair's ``jupyter`` renderer with ``offline=True`` (no CDN).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
-
 import altair as alt
-import numpy as np
 import pandas as pd
 
-from ..core.clock import OPEN_NS, SECOND_NS, parse_time
-from ..core.fleet import CHILD_FIELDS
+from ..analysis.series import (
+    LAST_TRADE,
+    LOCKED_IN,
+    order_rate_data,
+    pnl_data,
+    positions_data,
+    prices_data,
+    top_symbols,
+)
 from .theme import (
     DAY,
     HEIGHT,
@@ -41,9 +45,6 @@ from .theme import (
 from .theme import time_x as _time_x
 from .theme import title as _title
 from .theme import usd_unit_label as _usd_label
-
-if TYPE_CHECKING:
-    from ..core.result import Result
 
 __all__ = [
     "DAY",
@@ -72,192 +73,6 @@ __all__ = [
     "top_symbols",
     "usd",
 ]
-
-#: P&L series names (see :func:`pnl_data`).
-LOCKED_IN = "at the evening basket price"
-LAST_TRADE = "marked at the last trade"
-
-
-def top_symbols(result: Result, n: int = 5) -> list[str]:
-    """The ``n`` symbols in which Knight traded the most shares, most first."""
-    traded = result.window["knight_shares"]
-    order = sorted(range(len(traded)), key=lambda i: (-traded[i], i))
-    return [result.symbols[i] for i in order[:n] if traded[i]]
-
-
-# --------------------------------------------------------------------------
-# Data
-# --------------------------------------------------------------------------
-def order_rate_data(
-    result: Result,
-    bin_s: int = 15,
-    start: str | int = "09:30",
-    end: str | int | None = None,
-    *,
-    full_size: bool = True,
-) -> pd.DataFrame:
-    """Child orders per second by server, in ``bin_s``-second bins (every server, every bin).
-
-    Args:
-        result: A replay.
-        bin_s: Bin width in seconds.
-        start: First bin's start.
-        end: Last bin's end (default: the window end, or the last child order if later).
-        full_size: Divide by the replay's scale, so a 1% replay reads as the full day
-            (a replay at scale ``s`` sends ``s`` times as many child orders, each
-            ``1/s`` times bigger).
-
-    Returns:
-        Columns ``time`` (bin start), ``s`` and ``s_end`` (bin start and end, seconds
-        after ``start``), ``server`` (e.g. "server 8"), ``server_id``, ``orders_per_s``.
-    """
-    t0 = parse_time(start)
-    flat = np.frombuffer(result.children, dtype="<i8") if len(result.children) else None
-    width = len(CHILD_FIELDS)
-    times = flat[0::width] if flat is not None else np.zeros(0, dtype=np.int64)
-    parent_ids = flat[1::width] if flat is not None else np.zeros(0, dtype=np.int64)
-    size = max((p.id for p in result.parents), default=0) + 1
-    server_of = np.zeros(size, dtype=np.int64)
-    for p in result.parents:
-        server_of[p.id] = p.server
-    servers = server_of[parent_ids]
-    if end is None:
-        t1 = parse_time(result.scenario.window_end)
-        if len(times):
-            t1 = max(t1, int(times.max()) + 1)
-    else:
-        t1 = parse_time(end)
-    bin_ns = bin_s * SECOND_NS
-    n_bins = max(1, -(-(t1 - t0) // bin_ns))
-    n_servers = result.scenario.servers
-    counts = np.zeros((n_bins, n_servers), dtype=np.int64)
-    keep = (times >= t0) & (times < t0 + n_bins * bin_ns) & (servers >= 1)
-    np.add.at(counts, ((times[keep] - t0) // bin_ns, servers[keep] - 1), 1)
-    factor = 1.0 / result.scenario.scale if full_size else 1.0
-    starts = t0 + np.arange(n_bins, dtype=np.int64) * bin_ns
-    return pd.DataFrame(
-        {
-            "time": np.repeat(clock(starts).to_numpy(), n_servers),
-            "s": np.repeat((starts - t0) // SECOND_NS, n_servers),
-            "s_end": np.repeat((starts - t0) // SECOND_NS + bin_s, n_servers),
-            "server": np.tile([f"server {k}" for k in range(1, n_servers + 1)], n_bins),
-            "server_id": np.tile(np.arange(1, n_servers + 1), n_bins),
-            "orders_per_s": (counts.reshape(-1) * factor / bin_s).round(2),
-        }
-    )
-
-
-def pnl_data(result: Result) -> pd.DataFrame:
-    """P&L after the open, long form: ``time``, ``s``, ``series``, ``usd``, ``usd_m``.
-
-    Two series:
-
-    * :data:`LOCKED_IN`: cash plus the position held at that moment, valued at the
-      price the whole position fetched when it was sold as one basket after the close.
-      It is the loss the trades made so far went on to cost; at the end of the run it
-      equals the day's loss (``-Result.summary.loss_usd``).
-    * :data:`LAST_TRADE`: positions marked at each stock's last trade, as a position
-      screen would show them during the run (inflated by Knight's own buying and
-      selling, which had pushed those prices).
-    """
-    times, held = _position_matrix(result)
-    keep = times >= OPEN_NS
-    if not keep.any():
-        return pd.DataFrame(columns=["time", "s", "series", "usd", "usd_m"])
-    cash = np.array([s[1] for s in result.samples], dtype=float)
-    marked = np.array([s[2] for s in result.samples], dtype=float)
-    discount = result.scenario.basket_discount_bps / 1e4
-    fair = np.array(result.close_fair, dtype=float)
-    basket = np.where(held > 0, fair * (1 - discount), fair * (1 + discount))
-    locked = cash + (held * basket).sum(axis=1)
-    rows = []
-    for values, name in ((locked, LOCKED_IN), (marked, LAST_TRADE)):
-        rows.append(
-            pd.DataFrame(
-                {
-                    "time": clock(times[keep]),
-                    "s": (times[keep] - OPEN_NS) // SECOND_NS,
-                    "series": name,
-                    "usd": (values[keep] / 100).round(2),
-                }
-            )
-        )
-    out = pd.concat(rows, ignore_index=True)
-    out["usd_m"] = (out["usd"] / 1e6).round(3)
-    return out
-
-
-def _position_matrix(result: Result) -> tuple[np.ndarray, np.ndarray]:
-    """Sample times and Knight's signed shares per symbol at each sample."""
-    times = np.array([s[0] for s in result.samples], dtype=np.int64)
-    n = len(result.symbols)
-    ex = result.executions
-    signed = ex["qty"].to_numpy() * np.where(ex["side"].to_numpy() == "buy", 1, -1)
-    codes = ex["symbol"].cat.codes.to_numpy()
-    slot = np.searchsorted(times, ex["time_ns"].to_numpy(), side="left")
-    delta = np.zeros((len(times) + 1, n), dtype=np.int64)
-    np.add.at(delta, (slot, codes), signed)
-    return times, np.cumsum(delta, axis=0)[:-1]
-
-
-def positions_data(result: Result) -> pd.DataFrame:
-    """Knight's gross long and short positions over time, valued at the last trade.
-
-    Returns:
-        Columns ``time``, ``s``, ``side`` ("long" / "short"), ``usd``, ``usd_b``, ``symbols``.
-    """
-    times, held = _position_matrix(result)
-    if not len(times):
-        return pd.DataFrame(columns=["time", "s", "side", "usd", "usd_b", "symbols"])
-    prices = np.array(result.price_samples, dtype=float) / 100
-    value = held * prices
-    long_usd = np.where(value > 0, value, 0).sum(axis=1)
-    short_usd = -np.where(value < 0, value, 0).sum(axis=1)
-    frames = []
-    for side, usd_col, count in (
-        ("long", long_usd, (held > 0).sum(axis=1)),
-        ("short", short_usd, (held < 0).sum(axis=1)),
-    ):
-        frames.append(
-            pd.DataFrame(
-                {
-                    "time": clock(times),
-                    "s": (times - OPEN_NS) // SECOND_NS,
-                    "side": side,
-                    "usd": usd_col.round(2),
-                    "symbols": count,
-                }
-            )
-        )
-    out = pd.concat(frames, ignore_index=True)
-    out["usd_b"] = (out["usd"] / 1e9).round(4)
-    return out
-
-
-def prices_data(result: Result, symbols: Sequence[str]) -> pd.DataFrame:
-    """Last-trade prices of some symbols, as % from the opening price.
-
-    Returns:
-        Columns ``time``, ``s``, ``symbol``, ``price_usd``, ``pct``.
-    """
-    table = result.prices
-    frames = []
-    for symbol in symbols:
-        i = result.symbols.index(symbol)
-        open_usd = result.open_price[i] / 100
-        price = table[symbol].to_numpy()
-        frames.append(
-            pd.DataFrame(
-                {
-                    "time": clock(table["time_ns"].to_numpy()),
-                    "s": (table["time_ns"].to_numpy() - OPEN_NS) // SECOND_NS,
-                    "symbol": symbol,
-                    "price_usd": price,
-                    "pct": ((price / open_usd - 1) * 100).round(2),
-                }
-            )
-        )
-    return pd.concat(frames, ignore_index=True)
 
 
 # --------------------------------------------------------------------------

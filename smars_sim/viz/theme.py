@@ -7,12 +7,10 @@ One theme, one time axis, one title helper: the chart builders in this package
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Iterable
 
 import altair as alt
-import numpy as np
-import pandas as pd
 
+from ..analysis.series import DAY, clock
 from ..core.clock import SECOND_NS, parse_time
 from ..core.fmt import hhmm, usd
 
@@ -55,18 +53,8 @@ SERVER_COLOURS = (
     OKABE_ITO["black"],
     OKABE_ITO["vermillion"],
 )
-#: The trading day every chart's clock refers to.
-DAY = pd.Timestamp("2012-08-01")
-
 WIDTH = 420
 HEIGHT = 180
-
-
-def clock(ns: Iterable[int] | int) -> pd.DatetimeIndex | pd.Timestamp:
-    """Nanoseconds since midnight -> timestamps on 1 Aug 2012 (naive: read as US Eastern)."""
-    if isinstance(ns, (int, np.integer)):
-        return DAY + pd.Timedelta(int(ns), unit="ns")
-    return DAY + pd.to_timedelta(np.asarray(list(ns), dtype=np.int64), unit="ns")
 
 
 def server_colour(server: int) -> str:

@@ -3,7 +3,7 @@
 Each test opens a notebook, runs all cells, then clicks and types in the page and
 asserts what the page shows after each action: a table's text, a summary line, a
 chart that draws or changes. The widgets are found by their visible labels
-(``smars_sim.ui.widgets`` sets them), as a learner finds them.
+(the panels of ``smars_sim.ui`` set them), as a learner finds them.
 
 * 01: flip the shared flag (the flag explorer);
 * 02: deploy to servers and miss one, run the morning; then deploy to all;

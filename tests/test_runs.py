@@ -1,0 +1,35 @@
+"""The notebooks' cached replays (smars_sim.analysis.runs): scale, cache, a normal morning."""
+
+from __future__ import annotations
+
+import pytest
+
+from smars_sim import Scenario
+from smars_sim.analysis.runs import NOTEBOOK_SCALE, normal_morning, notebook_scenario, run
+
+SMALL = Scenario.small()
+
+
+@pytest.fixture(scope="module")
+def small():
+    return run(SMALL)
+
+
+def test_notebook_scale_is_a_constant():
+    assert NOTEBOOK_SCALE == 0.01
+    assert notebook_scenario().scale == NOTEBOOK_SCALE
+    assert notebook_scenario(scale=0.02).scale == 0.02
+
+
+def test_run_caches_identical_scenarios(small):
+    assert run(Scenario.small()) is small
+    assert run(Scenario.small(seed=2)) is not small
+
+
+def test_normal_morning_has_no_incident():
+    normal = normal_morning(SMALL)
+    assert normal.stale_servers == () and normal.rollback_at is None
+    assert normal.stop_all_at is None
+    result = run(normal)
+    assert result.summary.parent_orders == 0  # Power Peg never ran
+    assert result.summary.bnet_emails == 0
