@@ -12,13 +12,14 @@ import numpy as np
 import pandas as pd
 
 from smars_sim import Result, format_time
+from smars_sim.analysis import tables
 
 __all__ = ["check_invariants", "signed_executions", "stop_times"]
 
 
 def signed_executions(result: Result) -> pd.DataFrame:
     """The executions table with integer cents, a symbol index and a signed quantity."""
-    ex = result.executions
+    ex = tables.executions(result)
     out = pd.DataFrame(
         {
             "time_ns": ex["time_ns"].to_numpy(),
@@ -38,7 +39,7 @@ def signed_executions(result: Result) -> pd.DataFrame:
 
 def stop_times(result: Result) -> dict[int, int]:
     """Server -> the earliest time it was stopped (by a stop or a halt of all servers)."""
-    actions = result.actions
+    actions = tables.actions(result)
     stops: dict[int, int] = {}
     n = result.scenario.servers
     for row in actions.itertuples(index=False):
@@ -62,7 +63,7 @@ def check_invariants(result: Result) -> None:
     n_symbols = len(result.symbols)
     n_servers = result.scenario.servers
     ex = signed_executions(result)
-    children = result.child_orders
+    children = tables.child_orders(result)
     parents = {p.id: p for p in result.parents}
     position = np.array(result.position, dtype=np.int64)
 
@@ -106,7 +107,7 @@ def check_invariants(result: Result) -> None:
     assert (knight_net == position).all(), "positions != cumulative signed executions"
 
     # --- Cash + marked positions = P&L, at every sample.
-    pnl = result.pnl
+    pnl = tables.pnl(result)
     assert len(pnl) == len(result.samples) == len(result.price_samples) > 0
     ex_sorted = ex.sort_values("time_ns", kind="stable")
     times = ex_sorted["time_ns"].to_numpy()
@@ -148,7 +149,7 @@ def check_invariants(result: Result) -> None:
 
     # --- The summary agrees with the tables.
     s = result.summary
-    assert s.executions == len(result.executions)
+    assert s.executions == len(tables.executions(result))
     assert s.child_orders == n_children
     assert s.shares_traded == int(ex["qty"].sum())
     assert s.symbols_traded == ex["symbol"].nunique()
@@ -160,7 +161,7 @@ def check_invariants(result: Result) -> None:
     peg = children[children["path"] == "power_peg"]
     assert s.parent_orders == peg["parent_id"].nunique()
     assert s.parent_orders == sum(1 for p in result.parents if p.ran_power_peg)
-    assert s.bnet_emails == len(result.alerts.query("channel == 'email'"))
+    assert s.bnet_emails == len(tables.alerts(result).query("channel == 'email'"))
     if len(peg):
         assert s.start is not None and s.stop is not None
         assert s.start == format_time(int(peg["time_ns"].min()), ms=True)

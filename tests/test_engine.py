@@ -19,6 +19,7 @@ from conftest import SCENARIOS
 from invariants import check_invariants, signed_executions, stop_times
 
 from smars_sim import FLAG, Scenario, Simulation, parse_time, replay
+from smars_sim.analysis import tables
 from smars_sim.core.clock import OPEN_NS, SECOND_NS
 from smars_sim.core.fleet import TimelineEntry
 
@@ -127,7 +128,7 @@ def test_golden_digest_of_the_small_scenario(small):
 def test_power_peg_keeps_sending_long_after_its_parents_are_filled(small):
     """With a stale server, Power Peg never sees its fills and never stops by itself."""
     ex = signed_executions(small).sort_values("time_ns", kind="stable")
-    children = small.child_orders
+    children = tables.child_orders(small)
     peg = children[children["path"] == "power_peg"]
     assert not peg.empty
     stale = small.scenario.stale_servers
@@ -150,7 +151,7 @@ def test_power_peg_keeps_sending_long_after_its_parents_are_filled(small):
 def test_with_every_server_updated_power_peg_never_runs(replays):
     result = replay(Scenario.small(stale_servers=(), rollback_at=None))
     check_invariants(result)
-    assert (result.child_orders["path"] != "power_peg").all()
+    assert (tables.child_orders(result)["path"] != "power_peg").all()
     assert result.summary.parent_orders == 0
     assert not any(p.ran_power_peg for p in result.parents)
     assert result.summary.bnet_emails == 0
@@ -163,7 +164,7 @@ def test_with_every_server_updated_power_peg_never_runs(replays):
 
 def _peg_rate(result, start: int, end: int) -> float:
     """Power Peg child orders per second between two times."""
-    c = result.child_orders
+    c = tables.child_orders(result)
     window = c[(c["path"] == "power_peg") & (c["time_ns"] >= start) & (c["time_ns"] < end)]
     return len(window) / ((end - start) / SECOND_NS)
 
@@ -171,12 +172,12 @@ def _peg_rate(result, start: int, end: int) -> float:
 @pytest.mark.parametrize("name", ["small", "aug1-0.01"])
 def test_the_rollback_puts_power_peg_on_every_server(replays, name):
     result = replays[name]
-    actions = result.actions
+    actions = tables.actions(result)
     installs = actions[actions["action"] == "rollback: re-install"]
     updated = set(range(1, result.scenario.servers + 1)) - set(result.scenario.stale_servers)
     assert set(installs["server"]) == updated
     rollback = int(installs["time_ns"].min())
-    children = result.child_orders
+    children = tables.child_orders(result)
     peg = children[children["path"] == "power_peg"]
     before = set(peg.loc[peg["time_ns"] < rollback, "server"])
     after = set(peg.loc[peg["time_ns"] >= rollback, "server"])
@@ -208,10 +209,10 @@ def test_the_rollback_raises_the_loss(replays, name):
 def test_halting_all_servers_stops_child_orders_at_once(replays):
     result = replays["small-halt"]
     halt = result.scenario.t("halt_at")
-    children = result.child_orders
+    children = tables.child_orders(result)
     assert (children["time_ns"] < halt).any()  # it was trading before the halt
     assert (children["time_ns"] <= halt).all()
-    halts = result.actions.query("action == 'halt all servers'")
+    halts = tables.actions(result).query("action == 'halt all servers'")
     assert list(halts["time_ns"]) == [halt]
     assert result.summary.stop is not None
     assert parse_time(result.summary.stop) <= halt
@@ -255,9 +256,9 @@ def test_step_wise_stop_server():
     sim.advance_to("09:32")
     result = sim.run()
     assert sim.done
-    stop = result.actions.query("action == 'stop server'")
+    stop = tables.actions(result).query("action == 'stop server'")
     assert list(stop["server"]) == [3] and list(stop["time_ns"]) == [parse_time("09:31")]
-    server_3 = result.child_orders.query("server == 3")
+    server_3 = tables.child_orders(result).query("server == 3")
     assert (server_3["time_ns"] < parse_time("09:31")).any()
     assert (server_3["time_ns"] <= parse_time("09:31")).all()
     check_invariants(result)
@@ -268,9 +269,9 @@ def test_step_wise_halt_all_at_a_later_time():
     sim.advance_to("09:30:30")
     sim.halt_all(at="09:31", actor="tester")
     result = sim.run()
-    halts = result.actions.query("action == 'halt all servers'")
+    halts = tables.actions(result).query("action == 'halt all servers'")
     assert list(halts["actor"]) == ["tester"]
-    assert (result.child_orders["time_ns"] <= parse_time("09:31")).all()
+    assert (tables.child_orders(result)["time_ns"] <= parse_time("09:31")).all()
     check_invariants(result)
 
 
@@ -279,10 +280,10 @@ def test_step_wise_set_flag_off_before_the_orders_arrive():
     sim.advance_to("09:00")
     sim.set_flag(FLAG, False)
     result = sim.run()
-    flags = result.actions.query("action in ['flag on', 'flag off']")
+    flags = tables.actions(result).query("action in ['flag on', 'flag off']")
     assert list(flags["action"]) == ["flag on", "flag off"]
     # Nothing reads the flag as "on" any more: no RLP, no Power Peg, no e-mail.
-    assert (result.child_orders["path"] == "standard").all()
+    assert (tables.child_orders(result)["path"] == "standard").all()
     assert result.summary.bnet_emails == 0
     assert all(p.filled_qty == p.qty for p in result.parents)
     check_invariants(result)
@@ -295,10 +296,10 @@ def test_step_wise_rollback():
     assert set(partial.child_orders.query("path == 'power_peg'")["server"]) == {3}
     sim.rollback()
     result = sim.run()
-    installs = result.actions.query("action == 'rollback: re-install'")
+    installs = tables.actions(result).query("action == 'rollback: re-install'")
     assert list(installs["server"]) == [1, 2]
     assert installs["time_ns"].iloc[0] == parse_time("09:32")
-    peg = result.child_orders.query("path == 'power_peg'")
+    peg = tables.child_orders(result).query("path == 'power_peg'")
     assert set(peg["server"]) == {1, 2, 3}
     check_invariants(result)
 

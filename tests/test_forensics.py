@@ -10,6 +10,7 @@ import pytest
 
 from smars_sim import Scenario, replay
 from smars_sim.analysis import forensics as fx
+from smars_sim.analysis import tables
 from smars_sim.core.clock import OPEN_NS, SECOND_NS
 
 SMALL = Scenario.small()
@@ -52,7 +53,7 @@ def test_cache_key_depends_on_the_simulation_code(monkeypatch):
 
 def test_full_day_executions_writes_then_reads_the_cache(cache, small):
     frame = fx.full_day_executions(SMALL)
-    pd.testing.assert_frame_equal(frame, small.executions)
+    pd.testing.assert_frame_equal(frame, tables.executions(small))
     files = sorted(p.name for p in cache.iterdir())
     key = fx.cache_key(SMALL)
     assert files == [f"executions-{key}.json", f"executions-{key}.parquet"]
@@ -71,7 +72,7 @@ def test_a_damaged_cache_file_is_rebuilt(cache, small):
     fx.full_day_executions(SMALL)
     key = fx.cache_key(SMALL)
     table = cache / f"executions-{key}.parquet"
-    small.executions.head(3).to_parquet(table, index=False)  # wrong row count
+    tables.executions(small).head(3).to_parquet(table, index=False)  # wrong row count
     fx._MEMO.clear()
     frame = fx.full_day_executions(SMALL)
     assert len(frame) == small.summary.executions
@@ -85,8 +86,8 @@ def test_old_cache_files_are_pruned(cache):
 
 
 def test_executions_per_minute_and_busy_since(small):
-    per_minute = fx.executions_per_minute(small.executions, n_servers=3)
-    assert per_minute["executions"].sum() == (small.executions["time_ns"] >= OPEN_NS).sum()
+    per_minute = fx.executions_per_minute(tables.executions(small), n_servers=3)
+    assert per_minute["executions"].sum() == (tables.executions(small)["time_ns"] >= OPEN_NS).sum()
     assert set(per_minute["server_id"]) == {1, 2, 3}
     since = fx.busy_since(per_minute)
     # the missed server is busy from the open; the others only after the rollback

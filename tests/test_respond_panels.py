@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from smars_sim import Scenario, replay
+from smars_sim.analysis import tables
 from smars_sim.analysis.plans import preset_plans
 from smars_sim.analysis.runs import run
 from smars_sim.core.clock import SECOND_NS, format_time, parse_time
@@ -81,5 +82,5 @@ def test_views_for_static_charts(small):
     assert "after the rollback" in rollback.describe()
     loss = show(loss_and_alerts(small))
     assert "The loss locked in reaches" in loss.describe()
-    share = server_share_view(small.executions, n_servers=3)
+    share = server_share_view(tables.executions(small), n_servers=3)
     assert "Server 3 busy from" in share.describe()

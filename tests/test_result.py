@@ -7,6 +7,7 @@ from array import array
 import pytest
 
 from smars_sim import ParentOrder, Scenario, Simulation
+from smars_sim.analysis import tables
 from smars_sim.core.result import BUST_PCT, execution_digest
 
 KEYS = {
@@ -141,7 +142,7 @@ def test_symbol_moves_come_from_the_window(aug1):
 
 def test_window_high_and_low_bound_every_trade_in_the_window(aug1):
     """Knight's own fills before the window end lie within each symbol's high and low."""
-    ex = aug1.executions
+    ex = tables.executions(aug1)
     end = aug1.scenario.t("window_end")
     early = ex[ex["time_ns"] <= end]
     grouped = early.groupby("symbol", observed=True)["price_usd"].agg(["min", "max"])

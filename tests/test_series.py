@@ -12,6 +12,7 @@ import pytest
 
 from smars_sim import Scenario, replay
 from smars_sim.analysis import series as S
+from smars_sim.analysis import tables
 from smars_sim.core.clock import OPEN_NS, SECOND_NS
 
 
@@ -35,7 +36,7 @@ def test_clock_is_the_trading_day():
 
 def test_child_order_times_are_sorted_with_their_servers(small):
     times, servers = S.child_order_times(small)
-    children = small.child_orders
+    children = tables.child_orders(small)
     assert len(times) == len(servers) == len(children)
     assert (np.diff(times) >= 0).all()
     assert sorted(servers.tolist()) == sorted(children["server"].tolist())
@@ -53,7 +54,7 @@ def test_order_rate_adds_up_to_the_child_order_log(aug1):
     servers = aug1.scenario.servers
     assert len(data) % servers == 0
     assert set(data["server_id"]) == set(range(1, servers + 1))
-    children = aug1.child_orders
+    children = tables.child_orders(aug1)
     in_window = children[children["time_ns"] >= OPEN_NS]
     # rates are per second and full-size: undo both to count child orders again
     counted = data["orders_per_s"].sum() * 15 * aug1.scenario.scale
@@ -66,7 +67,7 @@ def test_order_rate_adds_up_to_the_child_order_log(aug1):
 
 def test_order_rate_not_full_size_counts_replay_orders(small):
     data = S.order_rate_data(small, bin_s=60, full_size=False)
-    children = small.child_orders
+    children = tables.child_orders(small)
     assert data["orders_per_s"].sum() * 60 == pytest.approx(
         (children["time_ns"] >= OPEN_NS).sum(), rel=1e-3
     )
@@ -86,7 +87,7 @@ def test_positions_match_the_executions(small):
     assert set(data["side"]) == {"long", "short"}
     assert (data["usd"] >= 0).all()
     # at the last sample: recompute the net positions from the executions
-    ex = small.executions
+    ex = tables.executions(small)
     last_t = int(max(s[0] for s in small.samples))
     upto = ex[ex["time_ns"] <= last_t]
     signed = upto["qty"] * np.where(upto["side"] == "buy", 1, -1)

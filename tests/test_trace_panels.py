@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from smars_sim import Scenario
+from smars_sim.analysis import tables
 from smars_sim.analysis.runs import run
 from smars_sim.core.clock import OPEN_NS
 from smars_sim.ui.trace_panels import BookViewer, FlagExplorer, ParentTracer
@@ -43,7 +44,7 @@ def test_parent_tracer_dropdown_changes_steps_and_chart(small):
     assert tracer.current == ids[2]
     assert f"#{ids[2]}" in tracer.steps.value
     fills = tracer.view.data
-    ex = small.executions
+    ex = tables.executions(small)
     assert fills["filled"].iloc[-1] == ex[ex["parent_id"] == ids[2]]["qty"].sum()
     with pytest.raises(ValueError, match="no parent order"):
         tracer.trace(10_000)

@@ -19,6 +19,7 @@ from ..core.result import Result
 from ..core.scenario import Scenario
 from ..fixes.contrasts import servers_named
 from ..fixes.kill_switch import RiskLimits
+from . import tables
 from .controls import control_events
 from .runs import notebook_scenario, run
 
@@ -136,7 +137,7 @@ def timeline_rows(
     limit: int | None = None,
     group: bool = True,
 ) -> list[dict[str, object]]:
-    """The replay's timeline (``Result.actions``) with its pages, in time order.
+    """The replay's timeline (``tables.actions(result)``) with its pages, in time order.
 
     Args:
         result: A replay.
@@ -300,7 +301,7 @@ def reconciliation_data(result: Result) -> pd.DataFrame:
     """
     parents = {p.id: p for p in result.parents if p.ran_power_peg}
     shares_in = sum(p.qty for p in parents.values())
-    ex = result.executions
+    ex = tables.executions(result)
     ex = ex[ex["parent_id"].isin(list(parents))].sort_values("time_ns", kind="stable")
     cum = ex["qty"].cumsum()
     per_parent = ex.groupby("parent_id")["qty"].cumsum()

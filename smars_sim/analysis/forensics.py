@@ -25,6 +25,7 @@ import pandas as pd
 from ..core.clock import OPEN_NS, SECOND_NS, parse_time
 from ..core.fleet import CHILD_FIELDS
 from ..core.result import Summary
+from . import tables
 
 if TYPE_CHECKING:
     from ..core.result import Result
@@ -94,7 +95,7 @@ def _build(scenario: Scenario, table: Path, meta: Path) -> pd.DataFrame:
     from ..fixes import replay
 
     result = replay(scenario)
-    frame = result.executions
+    frame = tables.executions(result)
     summary = result.summary.as_dict()
     del result
     table.parent.mkdir(parents=True, exist_ok=True)

@@ -18,6 +18,7 @@ import pandas as pd
 
 from ..core.clock import OPEN_NS, SECOND_NS, parse_time
 from ..core.fleet import CHILD_FIELDS
+from . import tables
 
 if TYPE_CHECKING:
     from ..core.engine import Simulation
@@ -165,7 +166,7 @@ def _position_matrix(result: Result) -> tuple[np.ndarray, np.ndarray]:
     """Sample times and Knight's signed shares per symbol at each sample."""
     times = np.array([s[0] for s in result.samples], dtype=np.int64)
     n = len(result.symbols)
-    ex = result.executions
+    ex = tables.executions(result)
     signed = ex["qty"].to_numpy() * np.where(ex["side"].to_numpy() == "buy", 1, -1)
     codes = ex["symbol"].cat.codes.to_numpy()
     slot = np.searchsorted(times, ex["time_ns"].to_numpy(), side="left")
@@ -214,7 +215,7 @@ def prices_data(result: Result, symbols: Sequence[str]) -> pd.DataFrame:
     Returns:
         Columns ``time``, ``s``, ``symbol``, ``price_usd``, ``pct``.
     """
-    table = result.prices
+    table = tables.prices(result)
     frames = []
     for symbol in symbols:
         i = result.symbols.index(symbol)

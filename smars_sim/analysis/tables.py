@@ -1,13 +1,20 @@
-"""pandas tables built from a :class:`~smars_sim.core.result.Result` (presentation layer).
+"""pandas tables built from a :class:`~smars_sim.core.result.Result` (the analysis layer).
 
 The simulation keeps its logs as flat integer arrays; this module turns them into
 DataFrames with readable columns. Money columns end in ``_usd`` (dollars), times
 are ns since midnight plus an ``HH:MM:SS.fff`` text column where people read them.
+
+Each table is built once per result and kept while the result lives
+(``tables.executions(result)`` twice builds one DataFrame): a result is immutable
+once its replay has finished, and views ask for the same table again and again.
 """
 
 from __future__ import annotations
 
 import os
+import weakref
+from collections.abc import Callable
+from functools import wraps
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -34,12 +41,27 @@ __all__ = [
 _PATH_NAMES = {code: name for name, code in PATH_CODES.items()}
 
 
+def _per_result(build: Callable[[Result], pd.DataFrame]) -> Callable[[Result], pd.DataFrame]:
+    """Build a result's table once; later calls return the same DataFrame."""
+    built: weakref.WeakKeyDictionary[Result, pd.DataFrame] = weakref.WeakKeyDictionary()
+
+    @wraps(build)
+    def table(result: Result) -> pd.DataFrame:
+        frame = built.get(result)
+        if frame is None:
+            frame = built[result] = build(result)
+        return frame
+
+    return table
+
+
 def _columns(flat, fields: tuple[str, ...]) -> dict[str, np.ndarray]:
     data = np.frombuffer(flat, dtype="<i8") if len(flat) else np.zeros(0, dtype="<i8")
     table = data.reshape(-1, len(fields))
     return {name: table[:, i].copy() for i, name in enumerate(fields)}
 
 
+@_per_result
 def parent_orders(result: Result) -> pd.DataFrame:
     """One row per parent order."""
     parent_ids = _columns(result.children, CHILD_FIELDS)["parent_id"]
@@ -82,6 +104,7 @@ def _parent_lookup(result: Result) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return server, symbol, side
 
 
+@_per_result
 def child_orders(result: Result) -> pd.DataFrame:
     """One row per child order: its server, parent, symbol, side, price, shares and code path."""
     cols = _columns(result.children, CHILD_FIELDS)
@@ -104,6 +127,7 @@ def child_orders(result: Result) -> pd.DataFrame:
     )
 
 
+@_per_result
 def executions(result: Result) -> pd.DataFrame:
     """One row per execution, joined to its child order for server, parent, symbol and side."""
     ex = _columns(result.journal, EXEC_FIELDS)
@@ -140,6 +164,7 @@ _POSITION_COLUMNS = [
 ]
 
 
+@_per_result
 def positions(result: Result) -> pd.DataFrame:
     """One row per symbol Knight traded: position, prices and realised P&L at close-out."""
     rows = []
@@ -166,6 +191,7 @@ def positions(result: Result) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=_POSITION_COLUMNS)
 
 
+@_per_result
 def pnl(result: Result) -> pd.DataFrame:
     """P&L over time.
 
@@ -197,6 +223,7 @@ def pnl(result: Result) -> pd.DataFrame:
     )
 
 
+@_per_result
 def alerts(result: Result) -> pd.DataFrame:
     """Automated messages: the e-mails that existed, and pages from controls (if any)."""
     rows = [
@@ -225,6 +252,7 @@ def alerts(result: Result) -> pd.DataFrame:
     return frame.sort_values("time_ns", kind="stable").reset_index(drop=True)
 
 
+@_per_result
 def actions(result: Result) -> pd.DataFrame:
     """Timeline of operator and system actions."""
     return pd.DataFrame(
@@ -243,6 +271,7 @@ def actions(result: Result) -> pd.DataFrame:
     )
 
 
+@_per_result
 def prices(result: Result) -> pd.DataFrame:
     """Last trade price (USD) of each symbol at each sample; one column per symbol."""
     times = [s[0] for s in result.samples]

@@ -14,6 +14,7 @@ import pandas as pd
 
 from ..core.builds import Build, old_build, rlp_build
 from ..core.clock import OPEN_NS, format_time
+from . import tables
 from .series import clock
 
 if TYPE_CHECKING:
@@ -132,8 +133,8 @@ def trace_steps(result: Result, parent_id: int) -> list[str]:
         f"{format_time(routed)}  The build's router {build.router.__name__}() reads the "
         f"flag '{r.scenario.flag}' = on and picks the code path {path}()."
     )
-    children = r.child_orders[r.child_orders["parent_id"] == p.id]
-    fills = r.executions[r.executions["parent_id"] == p.id]
+    children = tables.child_orders(r)[tables.child_orders(r)["parent_id"] == p.id]
+    fills = tables.executions(r)[tables.executions(r)["parent_id"] == p.id]
     filled_by_child = fills.groupby("child_id")["qty"].sum()
     if p.rejected:
         steps.append(
@@ -192,8 +193,8 @@ def parent_fill_data(result: Result, parent_id: int) -> tuple[pd.DataFrame, str]
     """
     r = result
     p = find_parent(result, parent_id)
-    fills = r.executions[r.executions["parent_id"] == p.id]
-    paths = r.child_orders.set_index("child_id")["path"]
+    fills = tables.executions(r)[tables.executions(r)["parent_id"] == p.id]
+    paths = tables.child_orders(r).set_index("child_id")["path"]
     data = pd.DataFrame(
         {
             "time": clock(fills["time_ns"].to_numpy()),

@@ -1,9 +1,10 @@
-"""What a replay produced: the logs, the headline figures computed from them, and tables.
+"""What a replay produced: the logs, and the headline figures computed from them.
 
-Every headline figure is computed here from the simulated child orders,
-executions and positions; none is typed in. The tables (``Result.executions`` and
-the rest) are pandas DataFrames built on first use by ``smars_sim.analysis.tables``, so
-the simulation core itself never imports pandas.
+Every headline figure is computed here from the simulated child orders, executions
+and positions. Which of them the model is given, which a calibrated parameter tunes
+and which the mechanism produces is said figure by figure in ``smars-sim fidelity``.
+The tables (executions, positions, P&L...) are pandas DataFrames built from a result
+by ``smars_sim.analysis.tables``; the core never imports pandas.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import sys
 from array import array
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .clock import CLOSE_NS, format_time
@@ -19,8 +20,6 @@ from .orders import CHILD_FIELDS, EXEC_FIELDS, ParentOrder, TimelineEntry
 from .pnl import basket_price, closeout_cents
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from .engine import Simulation
     from .scenario import Scenario
 
@@ -133,7 +132,7 @@ class Summary:
         return cls(**fields)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, weakref_slot=True)
 class Result:
     """The outcome of one replay.
 
@@ -181,7 +180,6 @@ class Result:
     server_builds: list[tuple[int, str, str]]
     maker_position: list[int]
     others_position: list[int]
-    _frames: dict[str, Any] = field(default_factory=dict, repr=False)
 
     # ---------------------------------------------------------- construction
     @classmethod
@@ -345,59 +343,3 @@ class Result:
         a = sum(1 for share, move in moves if share > 20 and move > 5)
         b = sum(1 for share, move in moves if share > 50 and move > 10)
         return a, b, len(self.busted_symbols())
-
-    # ---------------------------------------------------------------- tables
-    def _frame(self, name: str) -> pd.DataFrame:
-        frame = self._frames.get(name)
-        if frame is None:
-            from ..analysis import tables  # pandas lives only in the presentation layer
-
-            frame = getattr(tables, name)(self)
-            self._frames[name] = frame
-        return frame
-
-    @property
-    def parent_orders(self) -> pd.DataFrame:
-        """One row per parent order."""
-        return self._frame("parent_orders")
-
-    @property
-    def child_orders(self) -> pd.DataFrame:
-        """One row per child order, with its server."""
-        return self._frame("child_orders")
-
-    @property
-    def executions(self) -> pd.DataFrame:
-        """One row per execution, with its server, symbol, side, price and shares."""
-        return self._frame("executions")
-
-    @property
-    def positions(self) -> pd.DataFrame:
-        """One row per symbol: final position, prices, P&L."""
-        return self._frame("positions")
-
-    @property
-    def pnl(self) -> pd.DataFrame:
-        """P&L over time (marked to market and realisable), every sample."""
-        return self._frame("pnl")
-
-    @property
-    def alerts(self) -> pd.DataFrame:
-        """Automated messages: e-mails and pages."""
-        return self._frame("alerts")
-
-    @property
-    def actions(self) -> pd.DataFrame:
-        """Timeline of operator and system actions."""
-        return self._frame("actions")
-
-    @property
-    def prices(self) -> pd.DataFrame:
-        """Last trade price of each symbol at each sample (wide: one column per symbol)."""
-        return self._frame("prices")
-
-    def write(self, out_dir: str) -> list[str]:
-        """Write every table as parquet into ``out_dir``; return the file paths."""
-        from ..analysis import tables
-
-        return tables.write_all(self, out_dir)

@@ -5,10 +5,11 @@
 
 from __future__ import annotations
 
+from ..analysis import tables
 from ..analysis.inbox import ORDINARY_PER_MINUTE
 from ..analysis.runs import day
 from ..core.record import figure
 from ..ui.detect_panels import Inbox, Playback
 from ..ui.panel import md
 
-__all__ = ["ORDINARY_PER_MINUTE", "Inbox", "Playback", "day", "figure", "md"]
+__all__ = ["ORDINARY_PER_MINUTE", "Inbox", "Playback", "day", "figure", "md", "tables"]

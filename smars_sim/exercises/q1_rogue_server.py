@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from ..core.clock import format_time, parse_time
+from .analysis import tables
 from .learner import call, test_case
 from .scenarios import describe, replayed
 
@@ -30,15 +31,15 @@ SINCE_TOLERANCE_S = 60
 
 def example_executions() -> pd.DataFrame:
     """The executions log of the example morning (1 Aug 2012 at 1%, 08:00-09:40); a copy."""
-    return replayed("aug").executions.copy()
+    return tables.executions(replayed("aug")).copy()
 
 
 def truth(scenario_name: str) -> dict[str, Any] | None:
     """The right answer for a named scenario, from the child-order log's code paths."""
     result = replayed(scenario_name)
-    children = result.child_orders
+    children = tables.child_orders(result)
     peg = set(children.loc[children["path"] == "power_peg", "child_id"])
-    ex = result.executions
+    ex = tables.executions(result)
     rows = ex[ex["child_id"].isin(peg)]
     if rows.empty:
         return None
@@ -100,7 +101,7 @@ def _short(symbols: set[str], n: int = 4) -> str:
 
 
 def _answer(find_rogue: Any, scenario_name: str) -> Any:
-    executions = replayed(scenario_name).executions  # call() hands over a deep copy
+    executions = tables.executions(replayed(scenario_name))  # call() hands over a deep copy
     got = call(find_rogue, executions)
     if got is not None and not isinstance(got, dict):
         raise AssertionError(

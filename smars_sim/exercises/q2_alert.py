@@ -1,6 +1,6 @@
 """q2 · Write the alert: a rule over the live metrics that pages before the loss passes $1M.
 
-The learner writes ``alert(live) -> bool``. The replay's metrics (``Result.pnl``: one
+The learner writes ``alert(live) -> bool``. The replay's metrics (``tables.pnl(result)``: one
 row every 5 s) are fed to it as they would arrive: at each sample the rule sees the
 rows up to and including that sample, never a later one. It is scored by when it
 first fires (and what had been lost by then) on bad mornings, and by whether it
@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..analysis import tables
 from ..core.clock import OPEN_NS, format_time
 from .learner import call, test_case
 from .scenarios import describe, replayed
@@ -27,8 +28,8 @@ BUDGET_USD = 1_000_000.0
 
 
 def live_metrics(scenario_name: str) -> pd.DataFrame:
-    """The live metrics of a named morning (a copy of ``Result.pnl``)."""
-    return replayed(scenario_name).pnl.copy()
+    """The live metrics of a named morning (a copy of ``tables.pnl(result)``)."""
+    return tables.pnl(replayed(scenario_name)).copy()
 
 
 def example_live_metrics() -> dict[str, pd.DataFrame]:
