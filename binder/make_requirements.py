@@ -31,11 +31,26 @@ HEADER = """\
 
 
 def learner_requirements(pyproject: Path = REPO / "pyproject.toml") -> list[Requirement]:
-    """pyproject's core dependencies and its ``course`` extra, in file order."""
+    """pyproject's core dependencies and its ``course`` extra, in file order.
+
+    An extra that names the project itself (``course`` includes ``smars-sim[analysis]``)
+    is expanded into that extra's own requirements.
+    """
     project = tomllib.loads(pyproject.read_text())["project"]
-    return [
-        Requirement(r) for r in project["dependencies"] + project["optional-dependencies"]["course"]
-    ]
+    extras = project["optional-dependencies"]
+
+    def expand(texts: list[str]) -> list[Requirement]:
+        out: list[Requirement] = []
+        for text in texts:
+            req = Requirement(text)
+            if req.name == project["name"]:
+                for extra in sorted(req.extras):
+                    out += expand(extras[extra])
+            else:
+                out.append(req)
+        return out
+
+    return expand(project["dependencies"] + extras["course"])
 
 
 def main() -> int:

@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 
 from smars_sim import Scenario, Simulation
+from smars_sim.analysis import tables
 from smars_sim.cli import main
 
 SUMMARY_KEYS = {
@@ -189,7 +190,7 @@ def test_out_writes_every_table_as_parquet(capsys, tmp_path, small):
     assert sorted(p.name for p in out_dir.iterdir()) == sorted(f"{t}.parquet" for t in TABLES)
     for name in TABLES:
         frame = pd.read_parquet(out_dir / f"{name}.parquet")
-        expected = getattr(small, name)
+        expected = getattr(tables, name)(small)
         assert len(frame) == len(expected), name
         assert list(frame.columns) == list(expected.columns), name
     executions = pd.read_parquet(out_dir / "executions.parquet")

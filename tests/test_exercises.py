@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from smars_sim.analysis import tables
 from smars_sim.exercises import QUESTIONS, check, evaluate
 from smars_sim.exercises.core import cases_of
 from smars_sim.exercises.scenarios import SCENARIOS, scenario
@@ -318,7 +319,7 @@ def test_the_timeout_also_works_outside_the_main_thread(monkeypatch):
 def test_learner_code_gets_copies_of_what_it_could_mutate():
     from smars_sim.exercises.scenarios import replayed
 
-    before = replayed("aug").executions.copy()
+    before = tables.executions(replayed("aug")).copy()
     report = _attempt(
         "q1",
         """
@@ -329,7 +330,7 @@ def find_rogue(executions):
 """,
     )
     assert not report.passed
-    after = replayed("aug").executions
+    after = tables.executions(replayed("aug"))
     assert after.equals(before)
 
 

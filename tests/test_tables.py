@@ -99,7 +99,7 @@ def _kind(dtype) -> str:
 
 @pytest.mark.parametrize("name", list(COLUMNS))
 def test_columns_and_dtypes(small, name):
-    frame = getattr(small, name)
+    frame = getattr(tables_module, name)(small)
     assert len(frame) > 0, name
     assert {c: _kind(t) for c, t in frame.dtypes.items()} == COLUMNS[name]
 
@@ -109,7 +109,7 @@ def test_tables_before_any_trading_have_the_same_columns(name):
     """A result taken before the open (nothing traded yet) keeps every table's columns."""
     sim = Simulation(Scenario.small())
     sim.advance_to("09:00")
-    frame = getattr(sim.result(), name)
+    frame = getattr(tables_module, name)(sim.result())
     assert list(frame.columns) == list(COLUMNS[name]), name
 
 
@@ -191,7 +191,7 @@ def test_write_all_round_trips(small, tmp_path):
     assert len(paths) == 7
     for path in paths:
         name = os.path.basename(path).removesuffix(".parquet")
-        assert len(pd.read_parquet(path)) == len(getattr(small, name))
+        assert len(pd.read_parquet(path)) == len(getattr(tables_module, name)(small))
 
 
 def test_write_all_cleans_up_when_a_table_fails(small, tmp_path, monkeypatch):

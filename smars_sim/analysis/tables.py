@@ -308,7 +308,7 @@ def write_all(result: Result, out_dir: str) -> list[str]:
         for name in names:
             final = os.path.join(out_dir, f"{name}.parquet")
             tmp = final + ".partial"
-            getattr(result, name).to_parquet(tmp, index=False)
+            globals()[name](result).to_parquet(tmp, index=False)
             written.append((tmp, final))
     except BaseException:
         for tmp, _ in written:

@@ -132,7 +132,9 @@ class Summary:
         return cls(**fields)
 
 
-@dataclass(slots=True, weakref_slot=True)
+# eq=False: a result is one replay (compared and hashed by identity), and the analysis
+# layer keeps the tables built from it in a weak mapping keyed by it.
+@dataclass(slots=True, weakref_slot=True, eq=False)
 class Result:
     """The outcome of one replay.
 

@@ -16,8 +16,8 @@ from typing import Any
 
 import pandas as pd
 
+from ..analysis import tables
 from ..core.clock import format_time, parse_time
-from .analysis import tables
 from .learner import call, test_case
 from .scenarios import describe, replayed
 
