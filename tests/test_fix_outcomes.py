@@ -15,6 +15,7 @@ from smars_sim.analysis import fix_outcomes as fo
 from smars_sim.analysis import fix_tables as ft
 from smars_sim.analysis.runs import run
 from smars_sim.core.fmt import usd
+from smars_sim.core.pnl import minutes_to_stop
 from smars_sim.viz import fix_charts as fc
 
 SMALL = Scenario.small()
@@ -31,7 +32,9 @@ def test_outcome_and_minutes_to_stop(small):
     assert out["loss"] == usd(small.summary.loss_usd)
     assert out["first_control"] == "none" and out["first_control_at"] == ""
     fixed = run(SMALL.with_(fixes=("dead-code",)))
-    assert fo.minutes_to_stop_or_zero(fixed) == 0.0
+    assert minutes_to_stop(fixed) is None  # Power Peg never ran
+    assert fo.outcome(fixed)["minutes_to_stop"] is None
+    assert fo.stop_point("fixed", fixed)["minutes_to_stop"] == 0.0  # plotted at the origin
     assert fo.outcome(fixed)["first_control"] == "codebase: Power Peg deleted"
     assert fo.outcome(fixed)["first_control_at"] == "before 1 Aug"
 
@@ -108,4 +111,4 @@ def test_kill_delay_sweep_and_switch_rows(small):
     rows = fo.kill_switch_rows({"none": small})
     assert rows[0]["Power Peg ran on"] == "servers 1, 2, 3"
     assert rows[0]["what the timeline says"] == "nothing"
-    assert fo.stop_point("x", small)["minutes_to_stop"] == fo.minutes_to_stop_or_zero(small)
+    assert fo.stop_point("x", small)["minutes_to_stop"] == minutes_to_stop(small)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from smars_sim import Scenario, Simulation
-from smars_sim.analysis import fix_outcomes as fo
+from smars_sim.core.pnl import minutes_to_stop
 from smars_sim.fixes import contrasts, dead_code_steps
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,7 +72,7 @@ def test_in_binary_kill_leaves_the_stale_server_running():
     assert running == {3}
     note = next(e for e in result.timeline if e.actor == "in-binary kill")
     assert "servers 1, 2 obeyed" in note.detail and "server 3 runs" in note.detail
-    assert fo.minutes_to_stop_or_zero(result) > 1
+    assert minutes_to_stop(result) > 1
 
 
 def test_deletion_steps_end_with_a_clean_vulture_run():

@@ -7,6 +7,7 @@ import pytest
 from smars_sim import BUY, FLAG, OLD_BUILD, RLP_BUILD, SELL, Fleet, ParentOrder
 from smars_sim.core.clock import OPEN_NS
 from smars_sim.core.fleet import CHILD_FIELDS, EXEC_FIELDS, PATH_CODES, Ledger
+from smars_sim.core.pnl import marked_cents
 
 WOKEN: list[tuple[int, int]] = []
 
@@ -202,4 +203,4 @@ def test_ledger_value():
     ledger = Ledger(2)
     ledger.cash = -1_000
     ledger.position = [10, -5]
-    assert ledger.value([100.0, 40.0]) == -1_000 + 1_000 - 200
+    assert marked_cents(ledger.cash, ledger.position, [100.0, 40.0]) == -1_000 + 1_000 - 200

@@ -13,8 +13,9 @@ from typing import Any
 
 import pandas as pd
 
-from ..core.clock import OPEN_NS, SECOND_NS, format_time, parse_time
+from ..core.clock import OPEN_NS, SECOND_NS, format_time
 from ..core.fmt import usd
+from ..core.pnl import minutes_to_stop
 from ..core.result import Result
 from ..core.scenario import Scenario
 from ..fixes.contrasts import servers_named
@@ -33,7 +34,6 @@ __all__ = [
     "kill_delay_sweep",
     "kill_switch_rows",
     "kill_time_scenario",
-    "minutes_to_stop_or_zero",
     "outcome",
     "reconciliation_data",
     "servers_sending",
@@ -55,18 +55,6 @@ def base_scenario(**overrides: Any) -> Scenario:
 # --------------------------------------------------------------------------
 # The outcome of a replay
 # --------------------------------------------------------------------------
-def minutes_to_stop_or_zero(result: Result) -> float:
-    """Minutes from the 09:30 open to the last Power Peg child order; 0.0 if it never ran.
-
-    Zero rather than "none": a replay in which Power Peg sent nothing plots at the
-    origin of the kill-switch lab's chart and reads "0 min" in the course's tables.
-    """
-    stop = result.summary.stop
-    if not stop or not result.summary.parent_orders:
-        return 0.0
-    return round(max(0, parse_time(stop) - OPEN_NS) / (60 * SECOND_NS), 2)
-
-
 def when(ns: int) -> str:
     """A timeline time as ``HH:MM:SS``, or ``before 1 Aug`` for the set-up (time 0)."""
     return format_time(ns) if ns else "before 1 Aug"
@@ -76,7 +64,8 @@ def outcome(result: Result) -> dict[str, Any]:
     """The headline figures of a replay, computed from its logs.
 
     Keys: ``loss_usd``, ``loss`` (formatted), ``executions``, ``child_orders``,
-    ``power_peg_parents``, ``minutes_to_stop`` (:func:`minutes_to_stop_or_zero`),
+    ``power_peg_parents``, ``minutes_to_stop`` (:func:`smars_sim.core.pnl.minutes_to_stop`;
+    ``None`` when Power Peg never ran, shown as "never ran"),
     ``first_control`` and ``first_control_at``.
     """
     s = result.summary
@@ -88,7 +77,7 @@ def outcome(result: Result) -> dict[str, Any]:
         "executions": s.executions,
         "child_orders": s.child_orders,
         "power_peg_parents": s.parent_orders,
-        "minutes_to_stop": minutes_to_stop_or_zero(result),
+        "minutes_to_stop": minutes_to_stop(result),
         "first_control": first[1] if first else "none",
         "first_control_at": when(first[0]) if first else "",
     }
@@ -114,6 +103,8 @@ def comparison_rows(results: dict[str, Result]) -> list[dict[str, object]]:
         row: dict[str, object] = {"": label}
         for name, out in outs.items():
             value = out[key]
+            if value is None:  # minutes to stop when Power Peg never ran
+                value = "never ran"
             row[name] = f"{value:,}" if isinstance(value, int) else value
         rows.append(row)
     return rows
@@ -282,7 +273,7 @@ def kill_delay_sweep(base: Scenario, minutes: Sequence[float] = SWEEP_MINUTES) -
         rows.append(
             {
                 "delay_min": m,
-                "minutes_to_stop": minutes_to_stop_or_zero(r),
+                "minutes_to_stop": _plotted(minutes_to_stop(r)),
                 "loss_usd": r.summary.loss_usd,
                 "what": "kill switch pressed by a person",
             }
@@ -329,7 +320,9 @@ def kill_switch_rows(results: dict[str, Result]) -> list[dict[str, object]]:
                 "kill switch": label,
                 "loss": out["loss"],
                 "loss_usd_m": round(out["loss_usd"] / 1e6, 3),
-                "minutes_to_stop": out["minutes_to_stop"],
+                "minutes_to_stop": out["minutes_to_stop"]
+                if out["minutes_to_stop"] is not None
+                else "never ran",
                 "Power Peg ran on": servers_named(servers_sending(r)),
                 "what the timeline says": next(
                     (f"{when(t)} {c}: {d}" for t, c, d in control_events(r)), "nothing"
@@ -343,6 +336,11 @@ def stop_point(what: str, result: Result) -> dict[str, object]:
     """One point of the kill-switch lab's chart: minutes to stop and loss of a replay."""
     return {
         "what": what,
-        "minutes_to_stop": minutes_to_stop_or_zero(result),
+        "minutes_to_stop": _plotted(minutes_to_stop(result)),
         "loss_usd": result.summary.loss_usd,
     }
+
+
+def _plotted(minutes: float | None) -> float:
+    """Minutes to stop on a chart's axis: a replay where Power Peg never ran sits at 0."""
+    return 0.0 if minutes is None else minutes

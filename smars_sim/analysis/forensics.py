@@ -24,6 +24,7 @@ import pandas as pd
 
 from ..core.clock import OPEN_NS, SECOND_NS, parse_time
 from ..core.fleet import CHILD_FIELDS
+from ..core.pnl import locked_in_cents
 from ..core.result import Summary
 from . import tables
 
@@ -313,12 +314,9 @@ def _grid(result: Result, start: str | int = "08:00", step_s: int = 5) -> np.nda
 
 def _locked_in(result: Result, grid: np.ndarray) -> np.ndarray:
     """P&L in dollars at each grid time, valued at the evening basket price (0 before)."""
-    from .series import LOCKED_IN, pnl_data
-
-    pnl = pnl_data(result)
-    pnl = pnl[pnl["series"] == LOCKED_IN]
-    times = OPEN_NS + pnl["s"].to_numpy(dtype=np.int64) * SECOND_NS
-    values = pnl["usd"].to_numpy(dtype=float)
+    points = locked_in_cents(result)  # the one definition (smars_sim.core.pnl)
+    times = np.array([t for t, _ in points], dtype=np.int64)
+    values = np.array([round(v / 100, 2) for _, v in points], dtype=float)
     slot = np.searchsorted(times, grid, side="right") - 1
     return np.where(slot >= 0, values[np.clip(slot, 0, None)], 0.0)
 

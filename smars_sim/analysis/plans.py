@@ -10,21 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..core.clock import OPEN_NS, SECOND_NS, format_time, parse_time
+from ..core.clock import format_time, parse_time
+from ..core.pnl import minutes_to_stop  # re-exported: the plans compare it
 from ..core.result import Result
 from ..core.scenario import Scenario
 from ..fixes import Simulation
 from .runs import run
 
 __all__ = ["Plan", "minutes_to_stop", "preset_plans"]
-
-
-def minutes_to_stop(result: Result) -> float | None:
-    """Minutes from the open to the last Power Peg child order (``None`` if it never ran)."""
-    stop = result.summary.stop
-    if not stop:
-        return None
-    return round((parse_time(stop) - OPEN_NS) / (60 * SECOND_NS), 2)
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,8 +16,10 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 import pandas as pd
 
+from ..core import pnl
 from ..core.clock import OPEN_NS, SECOND_NS, parse_time
 from ..core.fleet import CHILD_FIELDS
+from ..core.rates import full_size_rate
 from . import tables
 
 if TYPE_CHECKING:
@@ -52,8 +54,8 @@ def clock(ns: Iterable[int] | int) -> pd.DatetimeIndex | pd.Timestamp:
 
 
 #: P&L series names (see :func:`pnl_data`).
-LOCKED_IN = "at the evening basket price"
-LAST_TRADE = "marked at the last trade"
+LOCKED_IN = pnl.LOCKED_IN
+LAST_TRADE = pnl.MARKED
 
 
 def top_symbols(result: Result, n: int = 5) -> list[str]:
@@ -108,7 +110,7 @@ def order_rate_data(
     counts = np.zeros((n_bins, n_servers), dtype=np.int64)
     keep = (times >= t0) & (times < t0 + n_bins * bin_ns) & (servers >= 1)
     np.add.at(counts, ((times[keep] - t0) // bin_ns, servers[keep] - 1), 1)
-    factor = 1.0 / result.scenario.scale if full_size else 1.0
+    scale = result.scenario.scale if full_size else 1.0
     starts = t0 + np.arange(n_bins, dtype=np.int64) * bin_ns
     return pd.DataFrame(
         {
@@ -117,7 +119,7 @@ def order_rate_data(
             "s_end": np.repeat((starts - t0) // SECOND_NS + bin_s, n_servers),
             "server": np.tile([f"server {k}" for k in range(1, n_servers + 1)], n_bins),
             "server_id": np.tile(np.arange(1, n_servers + 1), n_bins),
-            "orders_per_s": (counts.reshape(-1) * factor / bin_s).round(2),
+            "orders_per_s": full_size_rate(counts.reshape(-1), bin_s, scale).round(2),
         }
     )
 
@@ -135,16 +137,14 @@ def pnl_data(result: Result) -> pd.DataFrame:
       screen would show them during the run (inflated by Knight's own buying and
       selling, which had pushed those prices).
     """
-    times, held = _position_matrix(result)
+    times = np.array([s[0] for s in result.samples], dtype=np.int64)
     keep = times >= OPEN_NS
     if not keep.any():
         return pd.DataFrame(columns=["time", "s", "series", "usd", "usd_m"])
-    cash = np.array([s[1] for s in result.samples], dtype=float)
     marked = np.array([s[2] for s in result.samples], dtype=float)
-    discount = result.scenario.basket_discount_bps / 1e4
-    fair = np.array(result.close_fair, dtype=float)
-    basket = np.where(held > 0, fair * (1 - discount), fair * (1 + discount))
-    locked = cash + (held * basket).sum(axis=1)
+    # The one definition of the loss locked in (smars_sim.core.pnl), from the open on.
+    locked = np.zeros(len(times), dtype=float)
+    locked[keep] = [value for _, value in pnl.locked_in_cents(result)]
     rows = []
     for values, name in ((locked, LOCKED_IN), (marked, LAST_TRADE)):
         rows.append(

@@ -72,10 +72,6 @@ class Ledger:
                 traded[parent.symbol] += parent.filled_qty
         return traded
 
-    def value(self, marks: list[float]) -> float:
-        """Cash plus positions marked at ``marks`` (cents), in cents."""
-        return self.cash + sum(q * m for q, m in zip(self.position, marks, strict=True) if q)
-
 
 class Server:
     """One SMARS server.

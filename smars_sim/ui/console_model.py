@@ -12,7 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..core.clock import CLOSE_NS, OPEN_NS, SECOND_NS, format_time, parse_time
+from ..core.clock import OPEN_NS, SECOND_NS, format_time, parse_time
+from ..core.fmt import rate
+from ..core.pnl import closeout_cents, marked_cents
+from ..core.rates import FULL_SIZE, child_orders_by_server, full_size_rate, window_seconds
 from ..core.scenario import Scenario
 from ..fixes import Simulation
 
@@ -58,6 +61,8 @@ class FleetRow:
     version: str
     short_hash: str
     running: bool
+    #: Child orders per second over the last ``RATE_WINDOW_S`` seconds, at full size
+    #: (``smars_sim.core.rates.full_size_rate``): a 1% replay's 2.6 reads as 260.
     orders_per_s: float
     #: The server does not run the build the release put on the others.
     odd_build: bool
@@ -72,7 +77,7 @@ class FleetRow:
         mark = " ≠ release" if self.odd_build else ""
         return (
             f"server {self.server}  {self.version}  {self.short_hash}  {self.state}  "
-            f"{self.orders_per_s:.1f} orders/s{mark}"
+            f"{rate(self.orders_per_s)} ({FULL_SIZE}){mark}"
         )
 
 
@@ -179,8 +184,11 @@ class ConsoleModel:
     def fleet_rows(self) -> list[FleetRow]:
         """One row per server: build, hash, state and child orders per second."""
         sim = self.sim
-        counts = self._recent_child_counts()
-        span = min(RATE_WINDOW_S, max(0.0, (sim.now - OPEN_NS) / SECOND_NS))
+        counts = child_orders_by_server(
+            sim.fleet.children, sim.fleet.parents, sim.now - RATE_WINDOW_S * SECOND_NS, sim.now
+        )
+        span = window_seconds(sim.now, OPEN_NS, RATE_WINDOW_S)
+        scale = sim.scenario.scale
         rows = []
         for server in sim.fleet.servers:
             n = counts.get(server.id, 0)
@@ -191,26 +199,11 @@ class ConsoleModel:
                     short_hash=server.build.short_hash,
                     running=server.running,
                     # A stopped server sends nothing more, whatever it sent just before.
-                    orders_per_s=n / span if span > 0 and server.running else 0.0,
+                    orders_per_s=full_size_rate(n, span, scale) if server.running else 0.0,
                     odd_build=server.build.sha256 != sim.new_build.sha256,
                 )
             )
         return rows
-
-    def _recent_child_counts(self) -> dict[int, int]:
-        """Child orders per server over the last ``RATE_WINDOW_S`` simulated seconds."""
-        fleet = self.sim.fleet
-        children = fleet.children
-        width = 5  # CHILD_FIELDS: time, parent_id, price, qty, path
-        since = self.sim.now - RATE_WINDOW_S * SECOND_NS
-        counts: dict[int, int] = {}
-        i = len(children) - width
-        parents = fleet.parents
-        while i >= 0 and children[i] > since:
-            server = parents[children[i + 1]].server
-            counts[server] = counts.get(server, 0) + 1
-            i -= width
-        return counts
 
     def _last_prices(self) -> list[int]:
         books = self.sim.exchange.books
@@ -223,26 +216,23 @@ class ConsoleModel:
     def pnl_usd(self) -> float:
         """Knight's P&L now, positions marked at each symbol's last trade, in dollars."""
         ledger = self.sim.fleet.ledger
-        return ledger.value([float(p) for p in self._last_prices()]) / 100
+        return marked_cents(ledger.cash, ledger.position, self._last_prices()) / 100
 
     def closeout_pnl_usd(self) -> float:
-        """Knight's P&L if it stopped trading now and sold everything, in dollars.
+        """Knight's P&L :data:`~smars_sim.core.pnl.IF_STOPPED_NOW`, in dollars.
 
-        Each position is priced where the market makers' fair value settles once
-        Knight's flow has faded (their value at the 16:00 close), less the basket
-        discount: the same pricing as the replay's final ``loss_usd``. Marking at
-        the last trade looks far rosier, since Knight's own buying lifted those
-        prices.
+        Each position is sold in the basket at the makers' fair value once Knight's
+        flow so far has faded, the same valuation as the replay's samples
+        (``smars_sim.core.pnl.closeout_cents``). Marking at the last trade looks far
+        rosier, since Knight's own buying lifted those prices.
         """
         sim = self.sim
-        fair = sim.makers.fair_cents  # at a later time only decays the impact
-        discount = self.scenario.basket_discount_bps / 1e4
         ledger = sim.fleet.ledger
-        value = float(ledger.cash)
-        for i, q in enumerate(ledger.position):
-            if q:
-                value += q * fair(i, CLOSE_NS) * (1 - discount if q > 0 else 1 + discount)
-        return value / 100
+        fair = sim.makers.fair_all(sim.now, transient=False)
+        return (
+            closeout_cents(ledger.cash, ledger.position, fair, sim.scenario.basket_discount_bps)
+            / 100
+        )
 
     def exposure_usd(self) -> tuple[float, float]:
         """``(long, short)`` gross value of the positions now, in dollars."""

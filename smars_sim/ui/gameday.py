@@ -248,7 +248,7 @@ class GameDay(Panel):
                     "state": "stopping"
                     if row.running and row.server in self.model.stopping
                     else row.state,
-                    "orders/s": f"{row.orders_per_s / self.model.scenario.scale:,.0f}",
+                    "orders/s (full size)": f"{row.orders_per_s:,.0f}",
                 }
             )
         return rows

@@ -11,8 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..analysis.runs import NOTEBOOK_SCALE
-from ..core.clock import OPEN_NS, SECOND_NS, format_time, parse_time
+from ..core.clock import OPEN_NS, SECOND_NS, format_time
 from ..core.fmt import usd
+from ..core.pnl import minutes_to_stop
 from ..core.record import figure
 from ..core.result import Result
 from ..core.scenario import Scenario
@@ -122,9 +123,8 @@ class GameDayModel(ConsoleModel):
     # ------------------------------------------------------------ status
     def sending(self) -> tuple[tuple[int, float], ...]:
         """``(server, child orders per second)`` of the servers sending now (full-size rate)."""
-        scale = self.scenario.scale
         return tuple(
-            (row.server, round(row.orders_per_s / scale, 1))
+            (row.server, round(row.orders_per_s, 1))
             for row in self.fleet_rows()
             if row.orders_per_s > 0
         )
@@ -201,9 +201,8 @@ class GameDayModel(ConsoleModel):
         r = self.finish()
         s = r.summary
         stop = s.stop
-        minutes = 0.0
-        if stop and s.parent_orders:
-            minutes = round((parse_time(stop) - OPEN_NS) / (60 * SECOND_NS), 2)
+        ran = minutes_to_stop(r)  # the one definition (smars_sim.core.pnl)
+        minutes = 0.0 if ran is None else ran  # never ran: nothing to stop, plotted at 0
         first = (
             round(max(0, self.log[0].time - OPEN_NS) / (60 * SECOND_NS), 2) if self.log else None
         )
