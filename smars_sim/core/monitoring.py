@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from .clock import MINUTE_NS, SECOND_NS, format_time
 from .fleet import CHILD_FIELDS, EXEC_FIELDS
+from .fmt import usd
 from .record import figure
 
 if TYPE_CHECKING:
@@ -73,11 +74,12 @@ class PmonView:
 
     def describe(self) -> str:
         """One line a person at the PMON screen could read."""
+        gross = usd(self.gross_usd, 1, units="M", smallest="M")
+        limit = usd(self.limit_usd, 0, units="M", smallest="M")
         return (
             f"{format_time(self.time)}: PMON shows positions as of {format_time(self.as_of)} "
-            f"({self.lag_s:.0f} s behind), gross ${self.gross_usd / 1e6:,.1f}M in "
-            f"{len(self.rows)} symbols; the ${self.limit_usd / 1e6:,.0f}M limit is not shown "
-            "and nothing is done automatically"
+            f"({self.lag_s:.0f} s behind), gross {gross} in {len(self.rows)} symbols; the "
+            f"{limit} limit is not shown and nothing is done automatically"
         )
 
 

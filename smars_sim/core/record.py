@@ -23,6 +23,8 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
+from .fmt import usd_record
+
 __all__ = [
     "FACT_STATUSES",
     "STATUSES",
@@ -139,22 +141,6 @@ def _trim(number: float, places: int) -> str:
     return f"{number:.{places}f}".rstrip("0").rstrip(".")
 
 
-def _format_usd(value: float) -> str:
-    sign = "-" if value < 0 else ""
-    amount = abs(value)
-    if amount >= 1e9:
-        text = _trim(amount / 1e9, 3) + "B"
-    elif amount >= 1e6:
-        text = _trim(amount / 1e6, 3) + "M"
-    elif float(amount).is_integer():
-        text = f"{int(amount):,}"
-    elif round(amount, 2) == amount:
-        text = f"{amount:,.2f}"
-    else:
-        text = f"{amount:,}"
-    return f"{sign}${text}"
-
-
 def _format_number(value: float) -> str:
     return f"{value:,}"
 
@@ -205,11 +191,11 @@ class Figure:
         if isinstance(value, str):
             return f"{value} ET" if self.unit == "time_et" else value
         if self.unit == "usd":
-            return _format_usd(value)
+            return usd_record(value)
         if self.unit == "usd_per_min":
-            return _format_usd(value) + " per minute"
+            return usd_record(value) + " per minute"
         if self.unit == "usd_per_s":
-            return _format_usd(value) + " per second"
+            return usd_record(value) + " per second"
         if self.unit == "pct":
             return f"{value}%"
         if self.unit == "year":

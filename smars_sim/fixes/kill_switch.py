@@ -46,6 +46,7 @@ from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING
 
 from ..core.clock import MINUTE_NS, format_time
+from ..core.fmt import usd
 from ..core.orders import ControlEvent
 
 if TYPE_CHECKING:
@@ -192,6 +193,11 @@ class RiskLimits:
             raise ValueError("risk limit designated_staff needs at least one named person")
 
 
+def _millions(dollars: float) -> str:
+    # Pages read in one unit, as a risk desk's screen does: "$1,234.5M", never "$1.2B".
+    return usd(dollars, 1, units="M", smallest="M")
+
+
 class RiskGate:
     """The pre-trade gate every child order passes, and the fleet-wide kill switch.
 
@@ -303,8 +309,8 @@ class RiskGate:
                 self.kill(
                     now,
                     "capital threshold",
-                    f"orders sent would reach ${gross / 1e6:,.1f}M gross, over the "
-                    f"${cap / 1e6:,.1f}M threshold",
+                    f"orders sent would reach {_millions(gross)} gross, over the "
+                    f"{_millions(cap)} threshold",
                 )
                 return False
             for pct in self.limits.warn_at_pct:
@@ -315,7 +321,7 @@ class RiskGate:
                         "capital threshold",
                         "warn",
                         0,
-                        f"{pct:g}% of ${cap / 1e6:,.1f}M gross sent",
+                        f"{pct:g}% of {_millions(cap)} gross sent",
                         page=True,
                     )
         self.gross_sent_usd += usd

@@ -22,7 +22,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from ..core.fmt import usd
+from ..core.fmt import usd_report
 from ..core.scenario import Scenario
 from .console_model import (
     DEFAULT_SPEED,
@@ -51,23 +51,8 @@ __all__ = [
 
 # --------------------------------------------------------------------- drawing
 def _usd(value: float) -> str:
-    """The console's dollars: ``$1.23B``, ``$12.3M``, ``$950``, ``−$4.5M`` (true minus).
-
-    Billions and millions go through :func:`smars_sim.core.fmt.usd`. Below $1M the
-    console shows whole dollars (``$12,345``), which ``fmt.usd`` cannot yet say (it
-    switches to ``$12.3k``), and between $950M and $1B ``fmt.usd`` rounds up to
-    ``$1.0B`` where the console shows ``$999.9M``: those two ranges keep the console's
-    own form until ``fmt.usd`` has an option for them (a largest/smallest unit).
-    """
-    amount = abs(value)
-    if amount >= 1e9:
-        return usd(value, 2, minus="−")
-    if amount >= 1e6 and round(amount / 1e9, 1) < 1:
-        return usd(value, 1, smallest="M", minus="−")
-    sign = "−" if value < 0 else ""
-    if amount >= 1e6:
-        return f"{sign}${amount / 1e6:,.1f}M"
-    return f"{sign}${amount:,.0f}"
+    """The console's dollars: ``$1.23B``, ``$12.3M``, ``$950``, ``−$4.5M`` (true minus)."""
+    return usd_report(value, minus="−")
 
 
 def sparkline_svg(points: list[tuple[int, float]], width: int = 360, height: int = 70) -> str:
