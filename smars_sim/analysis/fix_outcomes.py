@@ -34,6 +34,7 @@ __all__ = [
     "kill_delay_sweep",
     "kill_switch_rows",
     "kill_time_scenario",
+    "minutes_text",
     "outcome",
     "reconciliation_data",
     "servers_sending",
@@ -339,6 +340,11 @@ def stop_point(what: str, result: Result) -> dict[str, object]:
         "minutes_to_stop": _plotted(minutes_to_stop(result)),
         "loss_usd": result.summary.loss_usd,
     }
+
+
+def minutes_text(minutes: float | None) -> str:
+    """Minutes to stop in prose: ``24.8 min after the open``, or ``never ran``."""
+    return "never ran" if minutes is None else f"{minutes:g} min after the open"
 
 
 def _plotted(minutes: float | None) -> float:

@@ -13,7 +13,7 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 
-from ..analysis.fix_outcomes import base_scenario, outcome
+from ..analysis.fix_outcomes import base_scenario, minutes_text, outcome
 from ..analysis.fix_tables import evaluation_row, registry_rows, seeded_registry
 from ..analysis.runs import run
 from ..core.builds import Build, old_build, rlp_build
@@ -194,7 +194,7 @@ class DeployLabModel:
         return (
             f"Replay with verified-deploy, {servers_named(self.missed)} missed: loss "
             f"{mine['loss']} (as it happened: {ref['loss']}); {mine['executions']:,} executions; "
-            f"Power Peg ran {mine['minutes_to_stop']:g} min. First control: "
+            f"Power Peg's last order: {minutes_text(mine['minutes_to_stop'])}. First control: "
             f"{mine['first_control']} ({mine['first_control_at']})."
         )
 

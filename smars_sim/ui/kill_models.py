@@ -19,6 +19,7 @@ from ..analysis.fix_outcomes import (
     base_scenario,
     kill_delay_sweep,
     kill_time_scenario,
+    minutes_text,
     outcome,
     stop_point,
     when,
@@ -26,6 +27,7 @@ from ..analysis.fix_outcomes import (
 from ..analysis.runs import run
 from ..core.clock import OPEN_NS, SECOND_NS, format_time
 from ..core.fmt import usd
+from ..core.pnl import IF_STOPPED_NOW
 from ..core.result import Result
 from ..core.scenario import Scenario
 from ..fixes.kill_switch import RiskLimits
@@ -89,8 +91,8 @@ class KillDrillModel:
             else "kill switch not pressed"
         )
         return (
-            f"{m.clock}: loss so far {usd(-m.closeout_pnl_usd())} (at the evening basket "
-            f"price); {running} of {len(m.sim.fleet.servers)} servers sending; {state}."
+            f"{m.clock}: loss {IF_STOPPED_NOW} {usd(-m.closeout_pnl_usd())}; "
+            f"{running} of {len(m.sim.fleet.servers)} servers sending; {state}."
         )
 
     def log_lines(self) -> list[str]:
@@ -215,7 +217,7 @@ class KillLabModel:
             out = outcome(auto)
             text += (
                 f" Automated limits: loss {out['loss']}, last bad order "
-                f"{out['minutes_to_stop']:g} min after the open; first control: "
+                f"{minutes_text(out['minutes_to_stop'])}; first control: "
                 f"{out['first_control']} at {out['first_control_at']}."
             )
         return text

@@ -15,6 +15,7 @@ from ..analysis.runs import notebook_scenario
 from ..analysis.series import order_rate_data
 from ..core.clock import OPEN_NS, SECOND_NS, format_time, parse_time
 from ..core.fmt import usd
+from ..core.pnl import IF_STOPPED_NOW
 from ..core.result import Result
 from ..core.scenario import Scenario
 from ..fixes import Simulation
@@ -105,8 +106,7 @@ class ResponderModel:
         r = result or self.result()
         running = [s.id for s in self.sim.fleet.servers if s.running]
         text = (
-            f"{format_time(self.sim.now)}: loss so far {usd(r.summary.loss_usd)} "
-            f"(at the evening basket price); "
+            f"{format_time(self.sim.now)}: loss {IF_STOPPED_NOW} {usd(r.summary.loss_usd)}; "
             f"{len(running)} of {len(self.sim.fleet.servers)} servers running."
         )
         if not running:
