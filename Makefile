@@ -17,7 +17,7 @@ NBVAL_OPTS = --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanit
 ALLOW_ROOT = $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
 .DEFAULT_GOAL := help
-.PHONY: help install test lint format lab bench console exercises reset-exercises clean distclean
+.PHONY: help install test lint format lab bench console exercises reset-exercises clean distclean lite
 
 help:
 	@echo "make install          create .venv and install -e '.[course,test]'"
@@ -27,6 +27,7 @@ help:
 	@echo "make lab              JupyterLab on course/"
 	@echo "make console          Voila on course/console.ipynb"
 	@echo "make bench            python benchmarks/run.py"
+	@echo "make lite             build the browser edition (JupyterLite) into _build/lite/"
 	@echo "make exercises        build the exercise notebooks"
 	@echo "make reset-exercises EX=NAME   reset one exercise"
 	@echo "make clean / distclean         remove build artefacts (distclean: also .venv)"
@@ -95,6 +96,24 @@ exercises: $(STAMP)
 
 reset-exercises: $(STAMP)
 	$(PY) -m smars_sim.exercises reset $(EX)
+
+# The browser edition (docs/lite.md): a static JupyterLite site in _build/lite/.
+# Its own venv (JupyterLite must not share the course's), Pyodide from npm
+# (tools/lite/package-lock.json), every served file pinned in tools/lite/lite-lock.json.
+LITE_VENV := _build/lite-venv
+LITE_STAMP := $(LITE_VENV)/.installed
+
+$(LITE_STAMP): tools/lite/requirements.txt
+	$(PYTHON) -m venv $(LITE_VENV)
+	$(LITE_VENV)/bin/python -m pip install --upgrade pip
+	$(LITE_VENV)/bin/python -m pip install -r tools/lite/requirements.txt
+	touch $@
+
+tools/lite/node_modules/.package-lock.json: tools/lite/package-lock.json
+	cd tools/lite && npm ci --no-audit --no-fund
+
+lite: $(LITE_STAMP) tools/lite/node_modules/.package-lock.json
+	$(LITE_VENV)/bin/python tools/lite/build.py
 
 clean:
 	rm -rf build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis .benchmarks test-artifacts
