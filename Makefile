@@ -21,7 +21,7 @@ ALLOW_ROOT = $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
 help:
 	@echo "make install          create .venv and install -e '.[course,test]'"
-	@echo "make test             unit tests, nbval over the notebooks, browser tests"
+	@echo "make test             unit tests, nbval over the notebooks, browser tests, browser edition"
 	@echo "make lint             ruff check, ruff format --check, mypy"
 	@echo "make format           ruff format + ruff check --fix"
 	@echo "make lab              JupyterLab on course/"
@@ -49,7 +49,7 @@ install: $(STAMP)
 # pytest exits 5 when it collects no test: the notebook and browser steps treat
 # that as "nothing to run", the unit-test step does not.
 test: $(STAMP)
-	$(BIN)/pytest tests --ignore=tests/browser
+	$(BIN)/pytest tests --ignore=tests/browser --ignore=tests/lite
 	@nbs="$(NOTEBOOKS)"; \
 	if [ -z "$$nbs" ]; then \
 	  echo "nbval: no notebooks in course/ or exercises/solutions/, skipping"; \
@@ -66,6 +66,10 @@ test: $(STAMP)
 	  if [ $$rc -eq 5 ]; then echo "browser tests: none collected, skipping"; \
 	  elif [ $$rc -ne 0 ]; then exit $$rc; fi; \
 	fi
+	@# The browser edition: build the site, then run it in Chromium offline (a
+	@# subset of the notebooks; SMARS_LITE_NOTEBOOKS=all for every one, docs/lite.md).
+	$(MAKE) lite
+	$(BIN)/pytest tests/lite -m lite
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -116,7 +120,7 @@ lite: $(LITE_STAMP) tools/lite/node_modules/.package-lock.json
 	$(LITE_VENV)/bin/python tools/lite/build.py
 
 clean:
-	rm -rf build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis .benchmarks test-artifacts
+	rm -rf build dist _build .pytest_cache .mypy_cache .ruff_cache .hypothesis .benchmarks test-artifacts
 	find . -path ./$(VENV) -prune -o \( -name __pycache__ -o -name '*.egg-info' -o -name .ipynb_checkpoints \) -type d -print0 \
 	  | xargs -0 rm -rf
 
