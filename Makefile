@@ -107,10 +107,9 @@ reset-exercises: $(STAMP)
 LITE_VENV := _build/lite-venv
 LITE_STAMP := $(LITE_VENV)/.installed
 
-$(LITE_STAMP): tools/lite/requirements.txt
+$(LITE_STAMP): tools/lite/requirements.lock
 	$(PYTHON) -m venv $(LITE_VENV)
-	$(LITE_VENV)/bin/python -m pip install --upgrade pip
-	$(LITE_VENV)/bin/python -m pip install -r tools/lite/requirements.txt
+	$(LITE_VENV)/bin/python -m pip install --require-hashes -r tools/lite/requirements.lock
 	touch $@
 
 tools/lite/node_modules/.package-lock.json: tools/lite/package-lock.json

@@ -28,6 +28,7 @@ site or browser fails the test; elsewhere it skips.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.server
 import json
@@ -37,7 +38,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import quote, urlparse
 
 import pytest
@@ -108,7 +109,7 @@ def chosen_notebooks() -> list[str]:
 # Fixtures: the site, a loopback server, Chromium
 # --------------------------------------------------------------------------
 class _Handler(http.server.SimpleHTTPRequestHandler):
-    extensions_map = {
+    extensions_map: ClassVar[dict[str, str]] = {
         **http.server.SimpleHTTPRequestHandler.extensions_map,
         ".wasm": "application/wasm",
         ".mjs": "text/javascript",
@@ -205,10 +206,25 @@ CHARTS_JS = """() => {
   return { views: views.length, drawn: drawn.length, svg: svg.length };
 }"""
 
+PICK_BUTTON_JS = """() => {
+  const all = Array.from(document.querySelectorAll('.jp-OutputArea button.jupyter-button'));
+  const bs = all.filter((b) => !b.disabled);
+  for (const b of bs) {
+    b.scrollIntoView({ block: 'center' });
+    const r = b.getBoundingClientRect();
+    if (r.width > 0 && r.height > 0 && getComputedStyle(b).visibility !== 'hidden') {
+      b.setAttribute('data-lite-click', '1');
+      return { n: all.length, label: b.textContent.trim() };
+    }
+  }
+  return { n: all.length, label: null };
+}"""
+
 OUTPUT_STATE_JS = """() => {
   const parts = Array.from(document.querySelectorAll('.jp-OutputArea-output'));
-  return parts.map((p) => p.innerText + '|' + Array.from(p.querySelectorAll('svg, canvas'))
-    .map((s) => s.tagName === 'svg' ? s.innerHTML.length : s.width + 'x' + s.height).join(',')).join('\\n');
+  const drawn = (p) => Array.from(p.querySelectorAll('svg, canvas'))
+    .map((s) => (s.tagName === 'svg' ? s.innerHTML.length : s.width + 'x' + s.height));
+  return parts.map((p) => p.textContent + '|' + drawn(p).join(',')).join('\\n');
 }"""
 
 REPLAY_CODE = """
@@ -255,7 +271,9 @@ def _errors(cells: list[dict[str, Any]]) -> list[str]:
         for o in c["outputs"]:
             if o.get("output_type") == "error":
                 tb = re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(o.get("traceback", [])[-3:]))
-                errs.append(f"cell {i}: {o.get('ename')}: {o.get('evalue')}"[:500] + f"\n{tb[-1500:]}")
+                errs.append(
+                    f"cell {i}: {o.get('ename')}: {o.get('evalue')}"[:500] + f"\n{tb[-1500:]}"
+                )
     return errs
 
 
@@ -287,8 +305,9 @@ def run_notebook(browser: Any, base: str, nb_path: str) -> dict[str, Any]:
         cells = page.evaluate(CELLS_JS)
         exercise = nb_path.startswith("exercises/")
         if exercise:
-            page.evaluate(SET_SOURCES_JS, {str(k): v for k, v in
-                                           _solution_sources(nb_path, cells).items()})
+            page.evaluate(
+                SET_SOURCES_JS, {str(k): v for k, v in _solution_sources(nb_path, cells).items()}
+            )
         t1 = time.monotonic()
         page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
         page.wait_for_timeout(1000)
@@ -312,9 +331,7 @@ def run_notebook(browser: Any, base: str, nb_path: str) -> dict[str, Any]:
             o.get("text", "") for o in cells[0]["outputs"] if o.get("output_type") == "stream"
         )[-300:]
         if exercise:
-            texts = "".join(
-                json.dumps(o) for c in cells for o in c["outputs"]
-            )
+            texts = "".join(json.dumps(o) for c in cells for o in c["outputs"])
             info["check_passed"] = "\u2705" in texts or "\\u2705" in texts
 
         # Charts: scroll every output into view so that each chart draws.
@@ -323,21 +340,19 @@ def run_notebook(browser: Any, base: str, nb_path: str) -> dict[str, Any]:
         page.wait_for_timeout(1500)
         info["charts"] = page.evaluate(CHARTS_JS)
 
-        # A click: the first enabled button in the outputs changes what they show.
-        buttons = page.locator(".jp-OutputArea button.jupyter-button:not([disabled]):visible")
-        info["buttons"] = buttons.count()
-        if info["buttons"]:
+        # A click: the first button that shows on screen changes what the outputs show.
+        pick = page.evaluate(PICK_BUTTON_JS)
+        info["buttons"] = pick["n"]
+        if pick["label"] is not None:
             before = page.evaluate(OUTPUT_STATE_JS)
-            buttons.first.scroll_into_view_if_needed()
-            label = buttons.first.inner_text()
-            buttons.first.click()
+            page.locator("[data-lite-click='1']").click()
             changed = False
             for _ in range(40):
                 page.wait_for_timeout(250)
                 if page.evaluate(OUTPUT_STATE_JS) != before:
                     changed = True
                     break
-            info["click"] = {"button": label, "changed": changed}
+            info["click"] = {"button": pick["label"], "changed": changed}
 
         out = page.evaluate(EXECUTE_JS, REPLAY_CODE)
         line = next((x for x in out.splitlines() if x.startswith("SMARS_REPLAY ")), None)
@@ -349,10 +364,8 @@ def run_notebook(browser: Any, base: str, nb_path: str) -> dict[str, Any]:
         info["console_errors"] = [e[:300] for e in console_errors][:20]
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         name = nb_path.replace("/", "__").removesuffix(".ipynb")
-        try:
+        with contextlib.suppress(Exception):  # the screenshot is a help, not a check
             page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
-        except Exception:  # the screenshot is a help, not a check
-            pass
         (ARTIFACTS / f"{name}.json").write_text(json.dumps(info, indent=2))
         context.close()
     return info
@@ -410,11 +423,14 @@ def test_notebook_runs_offline_in_the_browser(
         assert charts["views"] + charts["svg"] >= 1, f"{nb_path}: no chart"
         assert charts["drawn"] == charts["views"], f"{nb_path}: charts not drawn: {charts}"
     if info["buttons"]:
+        assert "click" in info, f"{nb_path}: {info['buttons']} buttons, none on screen"
         assert info["click"]["changed"], f"{nb_path}: clicking {info['click']} changed nothing"
     assert info["kernel_ready_s"] <= KERNEL_READY_TARGET_S * 3, info["kernel_ready_s"]
     if info["kernel_ready_s"] > KERNEL_READY_TARGET_S:
-        print(f"lite: kernel ready in {info['kernel_ready_s']} s, over the "
-              f"{KERNEL_READY_TARGET_S} s target")
+        print(
+            f"lite: kernel ready in {info['kernel_ready_s']} s, over the "
+            f"{KERNEL_READY_TARGET_S} s target"
+        )
 
 
 def test_browser_replay_equals_cpython(browser: Any, server: str, site: Path) -> None:
@@ -429,8 +445,13 @@ def test_browser_replay_equals_cpython(browser: Any, server: str, site: Path) ->
         assert r["digest"] == cpython, f"{r['notebook']}: {r['digest']} != CPython {cpython}"
     best = min(r["replay_s"] for r in runs)
     ready = min(r["kernel_ready_s"] for r in runs)
-    summary = {"digest": cpython, "digest_equal": True, "replay_s_best": round(best, 3),
-               "kernel_ready_s_best": ready, "notebooks": len(runs)}
+    summary = {
+        "digest": cpython,
+        "digest_equal": True,
+        "replay_s_best": round(best, 3),
+        "kernel_ready_s_best": ready,
+        "notebooks": len(runs),
+    }
     print("lite summary:", json.dumps(summary))
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / "summary.json").write_text(json.dumps(summary, indent=2))

@@ -36,7 +36,6 @@ import csv
 import hashlib
 import io
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -56,11 +55,27 @@ NPM_PYODIDE = HERE / "node_modules" / "pyodide"
 MAX_SITE_BYTES = 150 * 1000 * 1000
 
 PYODIDE_VERSION = "0.27.7"
-CORE_FILES = ["pyodide.js", "pyodide.mjs", "pyodide.asm.js", "pyodide.asm.wasm", "python_stdlib.zip"]
+CORE_FILES = [
+    "pyodide.js",
+    "pyodide.mjs",
+    "pyodide.asm.js",
+    "pyodide.asm.wasm",
+    "python_stdlib.zip",
+]
 # The official Pyodide packages the site ships (with their dependencies, resolved from
 # the official lock): the kernel's own (micropip, ssl, sqlite3, ipython, jedi) and numpy.
-OFFICIAL_ROOTS = ["micropip", "packaging", "ssl", "sqlite3", "ipython", "jedi", "numpy",
-                  "python-dateutil", "six", "pyarrow"]
+OFFICIAL_ROOTS = [
+    "micropip",
+    "packaging",
+    "ssl",
+    "sqlite3",
+    "ipython",
+    "jedi",
+    "numpy",
+    "python-dateutil",
+    "six",
+    "pyarrow",
+]
 # pandas comes from PyPI (3.1.1, the course's version), not from the lock (2.2.3): the
 # lock's pyarrow entry loses its `pandas` dependency, and pandas is not shipped.
 NOT_FROM_LOCK = {"pandas"}
@@ -160,24 +175,68 @@ def download_pypi(dest: Path, pins: dict[str, str] | None) -> dict[str, Path]:
     def reqfile(reqs: list[str], name: str) -> Path:
         lines = []
         for req in reqs:
-            hashes = [f"--hash=sha256:{h}" for f, h in (pins or {}).items()
-                      if _req_matches(req, f)]
+            hashes = [f"--hash=sha256:{h}" for f, h in (pins or {}).items() if _req_matches(req, f)]
             lines.append(" ".join([req, *hashes]))
         path = CACHE / name
         path.write_text("\n".join(lines) + "\n")
         return path
 
     hashed = ["--require-hashes"] if pins else []
-    pip("download", "--no-deps", "--only-binary=:all:", "--python-version", "3.12",
-        "--implementation", "py", "--abi", "none", "--platform", "any", *hashed,
-        "-r", str(reqfile(PYPI_WHEELS, "req-pure.txt")), "-d", str(dest))
-    pip("download", "--no-deps", "--only-binary=:all:", "--python-version", "3.12",
-        "--implementation", "cp", "--abi", "cp312", "--platform", PANDAS_PLATFORM, *hashed,
-        "-r", str(reqfile([PANDAS], "req-pandas.txt")), "-d", str(dest))
-    pip("download", "--no-deps", "--no-binary=:all:", *hashed,
-        "-r", str(reqfile([MARKUPSAFE], "req-sdist.txt")), "-d", str(dest))
-    pip("download", "--no-deps", *hashed,
-        "-r", str(reqfile([OFFICIAL_SOURCE], "req-official.txt")), "-d", str(dest))
+    pip(
+        "download",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--python-version",
+        "3.12",
+        "--implementation",
+        "py",
+        "--abi",
+        "none",
+        "--platform",
+        "any",
+        *hashed,
+        "-r",
+        str(reqfile(PYPI_WHEELS, "req-pure.txt")),
+        "-d",
+        str(dest),
+    )
+    pip(
+        "download",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--python-version",
+        "3.12",
+        "--implementation",
+        "cp",
+        "--abi",
+        "cp312",
+        "--platform",
+        PANDAS_PLATFORM,
+        *hashed,
+        "-r",
+        str(reqfile([PANDAS], "req-pandas.txt")),
+        "-d",
+        str(dest),
+    )
+    pip(
+        "download",
+        "--no-deps",
+        "--no-binary=:all:",
+        *hashed,
+        "-r",
+        str(reqfile([MARKUPSAFE], "req-sdist.txt")),
+        "-d",
+        str(dest),
+    )
+    pip(
+        "download",
+        "--no-deps",
+        *hashed,
+        "-r",
+        str(reqfile([OFFICIAL_SOURCE], "req-official.txt")),
+        "-d",
+        str(dest),
+    )
     files: dict[str, Path] = {}
     for req in [*PYPI_WHEELS, PANDAS, MARKUPSAFE, OFFICIAL_SOURCE]:
         match = [p for p in dest.iterdir() if _req_matches(req, p.name)]
@@ -215,20 +274,25 @@ def make_lock() -> None:
                 fail(f"{name} in {source.name}: sha256 {got} is not the official {want}")
     data = {
         "about": "Every file the JupyterLite site serves, pinned by sha256. Written by "
-                 "`python tools/lite/build.py --lock`, checked by every build (docs/lite.md).",
+        "`python tools/lite/build.py --lock`, checked by every build (docs/lite.md).",
         "pyodide": {
             "version": PYODIDE_VERSION,
             "npm": f"pyodide@{PYODIDE_VERSION} (tools/lite/package-lock.json)",
             "core": {n: sha256(NPM_PYODIDE / n) for n in [*CORE_FILES, "pyodide-lock.json"]},
         },
-        "official_source": {"requirement": OFFICIAL_SOURCE, "file": source.name,
-                            "sha256": sha256(source)},
+        "official_source": {
+            "requirement": OFFICIAL_SOURCE,
+            "file": source.name,
+            "sha256": sha256(source),
+        },
         "official": official,
         "pypi": {n: sha256(p) for n, p in sorted(files.items()) if p != source},
     }
     LOCK.write_text(json.dumps(data, indent=2) + "\n")
-    log(f"wrote {LOCK.relative_to(REPO)}: {len(official)} official files, "
-        f"{len(data['pypi'])} PyPI files")
+    log(
+        f"wrote {LOCK.relative_to(REPO)}: {len(official)} official files, "
+        f"{len(data['pypi'])} PyPI files"
+    )
 
 
 def fetch_verified(lock: dict) -> tuple[dict[str, Path], dict[str, Path]]:
@@ -258,27 +322,37 @@ def fetch_verified(lock: dict) -> tuple[dict[str, Path], dict[str, Path]]:
             if sha256(target) != want:
                 fail(f"{name}: sha256 differs from the official pyodide-lock.json")
             official[name] = target
-    log(f"verified {len(lock['pyodide']['core'])} core files, {len(official)} official "
-        f"Pyodide packages, {len(files)} PyPI files (sha256)")
+    log(
+        f"verified {len(lock['pyodide']['core'])} core files, {len(official)} official "
+        f"Pyodide packages, {len(files)} PyPI files (sha256)"
+    )
     return official, files
 
 
 # --------------------------------------------------------------------------
 # Wheels made here
 # --------------------------------------------------------------------------
-def write_wheel(dest: Path, dist: str, version: str, files: dict[str, bytes],
-                requires: list[str] | None = None, summary: str = "") -> Path:
+def write_wheel(
+    dest: Path,
+    dist: str,
+    version: str,
+    files: dict[str, bytes],
+    requires: list[str] | None = None,
+    summary: str = "",
+) -> Path:
     """A minimal pure-Python wheel (deterministic: fixed timestamps, sorted entries)."""
     norm = _norm(dist)
     info = f"{norm}-{version}.dist-info"
-    meta = [f"Metadata-Version: 2.1", f"Name: {dist}", f"Version: {version}"]
+    meta = ["Metadata-Version: 2.1", f"Name: {dist}", f"Version: {version}"]
     if summary:
         meta.append(f"Summary: {summary}")
     meta += [f"Requires-Dist: {r}" for r in requires or []]
     entries = dict(files)
     entries[f"{info}/METADATA"] = ("\n".join(meta) + "\n").encode()
-    entries[f"{info}/WHEEL"] = (b"Wheel-Version: 1.0\nGenerator: smars-sim tools/lite\n"
-                                b"Root-Is-Purelib: true\nTag: py3-none-any\n")
+    entries[f"{info}/WHEEL"] = (
+        b"Wheel-Version: 1.0\nGenerator: smars-sim tools/lite\n"
+        b"Root-Is-Purelib: true\nTag: py3-none-any\n"
+    )
     record = io.StringIO()
     writer = csv.writer(record, lineterminator="\n")
     for name, data in sorted(entries.items()):
@@ -303,13 +377,22 @@ def markupsafe_pure(sdist: Path, dest: Path) -> Path:
     with tarfile.open(sdist) as t:
         for m in t.getmembers():
             parts = m.name.split("/")
-            if len(parts) >= 4 and parts[1:3] == ["src", "markupsafe"] and m.isfile() \
-                    and (m.name.endswith(".py") or m.name.endswith(".typed")):
+            if (
+                len(parts) >= 4
+                and parts[1:3] == ["src", "markupsafe"]
+                and m.isfile()
+                and (m.name.endswith(".py") or m.name.endswith(".typed"))
+            ):
                 files["markupsafe/" + "/".join(parts[3:])] = t.extractfile(m).read()
     if "markupsafe/__init__.py" not in files:
         fail(f"{sdist.name}: no src/markupsafe/__init__.py")
-    return write_wheel(dest, "MarkupSafe", version, files,
-                       summary="MarkupSafe repacked as pure Python for the browser edition")
+    return write_wheel(
+        dest,
+        "MarkupSafe",
+        version,
+        files,
+        summary="MarkupSafe repacked as pure Python for the browser edition",
+    )
 
 
 def vl_convert_standin(dest: Path) -> Path:
@@ -368,8 +451,13 @@ def __getattr__(name):
     return unavailable
 '''
     files = {"vl_convert/__init__.py": module.encode(), "vl_convert/bundle.js": bundle.encode()}
-    return write_wheel(dest, "vl-convert-python", VL_CONVERT_VERSION, files,
-                       summary="Stand-in for vl-convert in the browser (chart bundle only)")
+    return write_wheel(
+        dest,
+        "vl-convert-python",
+        VL_CONVERT_VERSION,
+        files,
+        summary="Stand-in for vl-convert in the browser (chart bundle only)",
+    )
 
 
 SMARS_LITE = '''"""Browser-edition fixes for smars-sim (made by tools/lite/build.py; docs/lite.md).
@@ -470,8 +558,13 @@ def setup(quiet=False):
 
 
 def smars_lite_wheel(dest: Path) -> Path:
-    return write_wheel(dest, "smars-lite", "0.1.0", {"smars_lite.py": SMARS_LITE.encode()},
-                       summary="Browser-edition fixes for smars-sim")
+    return write_wheel(
+        dest,
+        "smars-lite",
+        "0.1.0",
+        {"smars_lite.py": SMARS_LITE.encode()},
+        summary="Browser-edition fixes for smars-sim",
+    )
 
 
 def smars_sim_wheel(dest: Path) -> Path:
@@ -504,14 +597,20 @@ def lite_notebook(src: Path, dest: Path) -> None:
     }
     nb["cells"] = [setup, *cells]
     nb.setdefault("metadata", {})["kernelspec"] = {
-        "display_name": "Python (Pyodide)", "language": "python", "name": "python"}
+        "display_name": "Python (Pyodide)",
+        "language": "python",
+        "name": "python",
+    }
     dest.parent.mkdir(parents=True, exist_ok=True)
     dest.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def course_notebooks() -> list[Path]:
-    course = sorted(p for p in (REPO / "course").glob("*.ipynb")
-                    if re.match(r"\d\d_", p.name) or p.name == "console.ipynb")
+    course = sorted(
+        p
+        for p in (REPO / "course").glob("*.ipynb")
+        if re.match(r"\d\d_", p.name) or p.name == "console.ipynb"
+    )
     exercises = sorted((REPO / "exercises").glob("*.ipynb"))
     if not course:
         fail("no notebooks in course/")
@@ -524,8 +623,7 @@ def course_notebooks() -> list[Path]:
 def trimmed_pyodide_lock(npm_lock: dict, shipped: set[str]) -> dict:
     """The official lock with only the packages the site ships (the rest would 404)."""
     lock = copy.deepcopy(npm_lock)
-    lock["packages"] = {k: v for k, v in npm_lock["packages"].items()
-                        if v["file_name"] in shipped}
+    lock["packages"] = {k: v for k, v in npm_lock["packages"].items() if v["file_name"] in shipped}
     for pkg in lock["packages"].values():
         pkg["depends"] = [d for d in pkg["depends"] if _key(d) not in NOT_FROM_LOCK]
     for name, pkg in lock["packages"].items():
@@ -585,9 +683,20 @@ def build() -> None:
     shutil.rmtree(OUT, ignore_errors=True)
     jupyter = Path(sys.executable).parent / "jupyter"
     subprocess.run(
-        [str(jupyter), "lite", "build", "--lite-dir", str(SRC), "--contents", str(content),
-         "--output-dir", str(OUT), "--no-sourcemaps"],
-        check=True, cwd=SRC,
+        [
+            str(jupyter),
+            "lite",
+            "build",
+            "--lite-dir",
+            str(SRC),
+            "--contents",
+            str(content),
+            "--output-dir",
+            str(OUT),
+            "--no-sourcemaps",
+        ],
+        check=True,
+        cwd=SRC,
     )
 
     # Pyodide: the npm core, the official packages, and the trimmed lock.
@@ -599,13 +708,17 @@ def build() -> None:
         shutil.copy2(path, static / name)
     npm_lock = official_lock()
     (static / "pyodide-lock.json").write_text(
-        json.dumps(trimmed_pyodide_lock(npm_lock, set(official)), indent=1) + "\n")
+        json.dumps(trimmed_pyodide_lock(npm_lock, set(official)), indent=1) + "\n"
+    )
 
     # pyodideUrl set explicitly (a rebuild once dropped the automatic value).
     cfg_path = OUT / "jupyter-lite.json"
     cfg = json.loads(cfg_path.read_text())
-    plugin = cfg["jupyter-config-data"].setdefault("litePluginSettings", {}).setdefault(
-        "@jupyterlite/pyodide-kernel-extension:kernel", {})
+    plugin = (
+        cfg["jupyter-config-data"]
+        .setdefault("litePluginSettings", {})
+        .setdefault("@jupyterlite/pyodide-kernel-extension:kernel", {})
+    )
     plugin["pyodideUrl"] = kernel_settings["pyodideUrl"]
     plugin["disablePyPIFallback"] = True
     cfg["jupyter-config-data"]["exposeAppInBrowser"] = True
@@ -616,7 +729,8 @@ def build() -> None:
 def check_site() -> None:
     cfg = json.loads((OUT / "jupyter-lite.json").read_text())
     plugin = cfg["jupyter-config-data"]["litePluginSettings"][
-        "@jupyterlite/pyodide-kernel-extension:kernel"]
+        "@jupyterlite/pyodide-kernel-extension:kernel"
+    ]
     if plugin.get("pyodideUrl") != "./static/pyodide/pyodide.js":
         fail(f"pyodideUrl is {plugin.get('pyodideUrl')!r}, not the local copy")
     if not cfg["jupyter-config-data"].get("exposeAppInBrowser"):
@@ -628,13 +742,23 @@ def check_site() -> None:
     if not (OUT / "static/pyodide/pyodide.asm.wasm").is_file():
         fail("no static/pyodide/pyodide.asm.wasm in the site")
     size = sum(p.stat().st_size for p in OUT.rglob("*") if p.is_file())
-    (OUT / "lite-build.json").write_text(json.dumps(
-        {"bytes": size, "pyodide": PYODIDE_VERSION, "files": sum(1 for p in OUT.rglob("*") if p.is_file())},
-        indent=2) + "\n")
+    (OUT / "lite-build.json").write_text(
+        json.dumps(
+            {
+                "bytes": size,
+                "pyodide": PYODIDE_VERSION,
+                "files": sum(1 for p in OUT.rglob("*") if p.is_file()),
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     if size >= MAX_SITE_BYTES:
         fail(f"site is {size / 1e6:.1f} MB, over {MAX_SITE_BYTES / 1e6:.0f} MB")
-    log(f"site ready: {OUT.relative_to(REPO)} ({size / 1e6:.1f} MB); serve it with "
-        f"`python -m http.server -d {OUT.relative_to(REPO)}`")
+    log(
+        f"site ready: {OUT.relative_to(REPO)} ({size / 1e6:.1f} MB); serve it with "
+        f"`python -m http.server -d {OUT.relative_to(REPO)}`"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
