@@ -206,18 +206,27 @@ CHARTS_JS = """() => {
   return { views: views.length, drawn: drawn.length, svg: svg.length };
 }"""
 
-PICK_BUTTON_JS = """() => {
+PICK_BUTTON_JS = """async () => {
+  const nb = window.jupyterapp.shell.currentWidget.content;
   const all = Array.from(document.querySelectorAll('.jp-OutputArea button.jupyter-button'));
-  const bs = all.filter((b) => !b.disabled);
-  for (const b of bs) {
+  const diag = [];
+  for (const b of all.filter((x) => !x.disabled)) {
+    const i = nb.widgets.findIndex((c) => c.node === b.closest('.jp-Cell'));
+    if (i >= 0) await nb.scrollToItem(i, 'center');
     b.scrollIntoView({ block: 'center' });
+    await new Promise((r) => setTimeout(r, 150));
     const r = b.getBoundingClientRect();
     if (r.width > 0 && r.height > 0 && getComputedStyle(b).visibility !== 'hidden') {
       b.setAttribute('data-lite-click', '1');
       return { n: all.length, label: b.textContent.trim() };
     }
+    if (diag.length < 3) {
+      let a = b;
+      while (a && getComputedStyle(a).display !== 'none') a = a.parentElement;
+      diag.push([b.textContent.trim(), i, a ? a.className : null]);
+    }
   }
-  return { n: all.length, label: null };
+  return { n: all.length, label: null, diag };
 }"""
 
 OUTPUT_STATE_JS = """() => {
@@ -334,15 +343,10 @@ def run_notebook(browser: Any, base: str, nb_path: str) -> dict[str, Any]:
             texts = "".join(json.dumps(o) for c in cells for o in c["outputs"])
             info["check_passed"] = "\u2705" in texts or "\\u2705" in texts
 
-        # Charts: scroll every output into view so that each chart draws.
-        page.evaluate("""() => { const w = window.jupyterapp.shell.currentWidget;
-            w.content.widgets.forEach((c) => c.node.scrollIntoView()); }""")
-        page.wait_for_timeout(1500)
-        info["charts"] = page.evaluate(CHARTS_JS)
-
         # A click: the first button that shows on screen changes what the outputs show.
         pick = page.evaluate(PICK_BUTTON_JS)
         info["buttons"] = pick["n"]
+        info["button_diag"] = pick.get("diag")
         if pick["label"] is not None:
             before = page.evaluate(OUTPUT_STATE_JS)
             page.locator("[data-lite-click='1']").click()
@@ -353,6 +357,17 @@ def run_notebook(browser: Any, base: str, nb_path: str) -> dict[str, Any]:
                     changed = True
                     break
             info["click"] = {"button": pick["label"], "changed": changed}
+
+        # Charts (after the click: the console draws its P&L once it plays): scroll every
+        # output into view so that each chart draws.
+        page.evaluate("""() => { const w = window.jupyterapp.shell.currentWidget;
+            w.content.widgets.forEach((c) => c.node.scrollIntoView()); }""")
+        for _ in range(20):  # up to 10 s for every chart to draw
+            page.wait_for_timeout(500)
+            charts = page.evaluate(CHARTS_JS)
+            if charts["views"] + charts["svg"] >= 1 and charts["drawn"] == charts["views"]:
+                break
+        info["charts"] = charts
 
         out = page.evaluate(EXECUTE_JS, REPLAY_CODE)
         line = next((x for x in out.splitlines() if x.startswith("SMARS_REPLAY ")), None)
