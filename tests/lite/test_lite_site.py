@@ -206,27 +206,35 @@ CHARTS_JS = """() => {
   return { views: views.length, drawn: drawn.length, svg: svg.length };
 }"""
 
+# What to click: a button (or toggle button); if the outputs have none, a checkbox, a
+# radio button or a slider's track (noUiSlider moves the handle where it is clicked).
 PICK_BUTTON_JS = """async () => {
   const nb = window.jupyterapp.shell.currentWidget.content;
-  const all = Array.from(document.querySelectorAll('.jp-OutputArea button.jupyter-button'));
+  const q = (sel) => Array.from(document.querySelectorAll(sel));
+  const groups = [
+    q('.jp-OutputArea button.jupyter-button'),
+    q('.jp-OutputArea .widget-checkbox input, .jp-OutputArea .widget-radio-box input'),
+    q('.jp-OutputArea .widget-slider .noUi-base'),
+  ];
+  const n = groups.reduce((t, g) => t + g.length, 0);
   const diag = [];
-  for (const b of all.filter((x) => !x.disabled)) {
-    const i = nb.widgets.findIndex((c) => c.node === b.closest('.jp-Cell'));
-    if (i >= 0) await nb.scrollToItem(i, 'center');
-    b.scrollIntoView({ block: 'center' });
-    await new Promise((r) => setTimeout(r, 150));
-    const r = b.getBoundingClientRect();
-    if (r.width > 0 && r.height > 0 && getComputedStyle(b).visibility !== 'hidden') {
-      b.setAttribute('data-lite-click', '1');
-      return { n: all.length, label: b.textContent.trim() };
-    }
-    if (diag.length < 3) {
-      let a = b;
-      while (a && getComputedStyle(a).display !== 'none') a = a.parentElement;
-      diag.push([b.textContent.trim(), i, a ? a.className : null]);
+  for (const group of groups) {
+    for (const b of group.filter((x) => !x.disabled && !x.checked)) {
+      const i = nb.widgets.findIndex((c) => c.node === b.closest('.jp-Cell'));
+      if (i >= 0) await nb.scrollToItem(i, 'center');
+      b.scrollIntoView({ block: 'center' });
+      await new Promise((r) => setTimeout(r, 150));
+      const r = b.getBoundingClientRect();
+      if (r.width > 0 && r.height > 0 && getComputedStyle(b).visibility !== 'hidden') {
+        b.setAttribute('data-lite-click', '1');
+        const label = (b.closest('.widget-inline-hbox, .jupyter-button, .widget-checkbox')
+          || b).textContent.trim();
+        return { n, label: label || b.className, x: r.width * 0.8, y: r.height / 2 };
+      }
+      if (diag.length < 3) diag.push([b.textContent.trim(), i]);
     }
   }
-  return { n: all.length, label: null, diag };
+  return { n, label: null, diag };
 }"""
 
 OUTPUT_STATE_JS = """() => {
@@ -349,7 +357,7 @@ def run_notebook(browser: Any, base: str, nb_path: str) -> dict[str, Any]:
         info["button_diag"] = pick.get("diag")
         if pick["label"] is not None:
             before = page.evaluate(OUTPUT_STATE_JS)
-            page.locator("[data-lite-click='1']").click()
+            page.locator("[data-lite-click='1']").click(position={"x": pick["x"], "y": pick["y"]})
             changed = False
             for _ in range(40):
                 page.wait_for_timeout(250)
