@@ -17,17 +17,18 @@ NBVAL_OPTS = --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanit
 ALLOW_ROOT = $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
 .DEFAULT_GOAL := help
-.PHONY: help install test lint format lab bench console class-board exercises reset-exercises clean distclean
+.PHONY: help install test lint format lab bench console class-board exercises reset-exercises clean distclean lite
 
 help:
 	@echo "make install          create .venv and install -e '.[course,test]'"
-	@echo "make test             unit tests, nbval over the notebooks, browser tests"
+	@echo "make test             unit tests, nbval over the notebooks, browser tests, browser edition"
 	@echo "make lint             ruff check, ruff format --check, mypy"
 	@echo "make format           ruff format + ruff check --fix"
 	@echo "make lab              JupyterLab on course/"
 	@echo "make console          Voila on course/console.ipynb"
 	@echo "make class-board CLASS_DB=path/to/class.db   Voila on the instructor's class board"
 	@echo "make bench            python benchmarks/run.py"
+	@echo "make lite             build the browser edition (JupyterLite) into _build/lite/"
 	@echo "make exercises        build the exercise notebooks"
 	@echo "make reset-exercises EX=NAME   reset one exercise"
 	@echo "make clean / distclean         remove build artefacts (distclean: also .venv)"
@@ -49,7 +50,7 @@ install: $(STAMP)
 # pytest exits 5 when it collects no test: the notebook and browser steps treat
 # that as "nothing to run", the unit-test step does not.
 test: $(STAMP)
-	$(BIN)/pytest tests --ignore=tests/browser
+	$(BIN)/pytest tests --ignore=tests/browser --ignore=tests/lite
 	@nbs="$(NOTEBOOKS)"; \
 	if [ -z "$$nbs" ]; then \
 	  echo "nbval: no notebooks in course/ or exercises/solutions/, skipping"; \
@@ -66,6 +67,10 @@ test: $(STAMP)
 	  if [ $$rc -eq 5 ]; then echo "browser tests: none collected, skipping"; \
 	  elif [ $$rc -ne 0 ]; then exit $$rc; fi; \
 	fi
+	@# The browser edition: build the site, then run it in Chromium offline (a
+	@# subset of the notebooks; SMARS_LITE_NOTEBOOKS=all for every one, docs/lite.md).
+	$(MAKE) lite
+	$(BIN)/pytest tests/lite -m lite
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -109,8 +114,25 @@ exercises: $(STAMP)
 reset-exercises: $(STAMP)
 	$(PY) -m tools.exercise_builder reset $(EX)
 
+# The browser edition (docs/lite.md): a static JupyterLite site in _build/lite/.
+# Its own venv (JupyterLite must not share the course's), Pyodide from npm
+# (tools/lite/package-lock.json), every served file pinned in tools/lite/lite-lock.json.
+LITE_VENV := _build/lite-venv
+LITE_STAMP := $(LITE_VENV)/.installed
+
+$(LITE_STAMP): tools/lite/requirements.lock
+	$(PYTHON) -m venv $(LITE_VENV)
+	$(LITE_VENV)/bin/python -m pip install --require-hashes -r tools/lite/requirements.lock
+	touch $@
+
+tools/lite/node_modules/.package-lock.json: tools/lite/package-lock.json
+	cd tools/lite && npm ci --no-audit --no-fund
+
+lite: $(LITE_STAMP) tools/lite/node_modules/.package-lock.json
+	$(LITE_VENV)/bin/python tools/lite/build.py
+
 clean:
-	rm -rf build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis .benchmarks test-artifacts
+	rm -rf build dist _build .pytest_cache .mypy_cache .ruff_cache .hypothesis .benchmarks test-artifacts
 	find . -path ./$(VENV) -prune -o \( -name __pycache__ -o -name '*.egg-info' -o -name .ipynb_checkpoints \) -type d -print0 \
 	  | xargs -0 rm -rf
 
