@@ -186,7 +186,9 @@ def test_out_writes_every_table_as_parquet(capsys, tmp_path, small):
     code, out, err = _run(capsys, "--out", str(out_dir), "--json")
     assert code == 0, err
     assert json.loads(out)["execution_digest"] == small.summary.execution_digest
-    assert sorted(p.name for p in out_dir.iterdir()) == sorted(f"{t}.parquet" for t in TABLES)
+    assert sorted(p.name for p in out_dir.iterdir()) == sorted(
+        [f"{t}.parquet" for t in TABLES] + ["manifest.json"]
+    )
     for name in TABLES:
         frame = pd.read_parquet(out_dir / f"{name}.parquet")
         expected = getattr(small, name)
