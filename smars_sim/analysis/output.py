@@ -310,11 +310,16 @@ def write_set(result: Result, out_dir: str, *, lock_timeout_s: float = LOCK_TIME
                 os.rename(tmp, target)  # onto nothing, or onto an empty folder: one step
             elif not _exchange(tmp, target):
                 aside = tempfile.mkdtemp(prefix=f".{os.path.basename(target)}.old-", dir=parent)
-                os.rename(target, aside)  # onto the empty folder mkdtemp made
                 try:
+                    os.rename(target, aside)  # onto the empty folder mkdtemp made
                     os.rename(tmp, target)
                 except BaseException:
-                    os.rename(aside, target)  # put the old set back
+                    # Decide from what is on disk (a signal may land between the calls):
+                    # put the old set back if it was moved aside, else drop the empty folder.
+                    if not os.path.lexists(target) and os.listdir(aside):
+                        os.rename(aside, target)
+                    if os.path.lexists(aside) and not os.listdir(aside):
+                        os.rmdir(aside)
                     raise
                 tmp = aside  # the old set: removed below
             # (After an exchange, tmp holds the old set: removed below too.)
