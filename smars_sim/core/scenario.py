@@ -550,7 +550,8 @@ class Scenario:
                 )
             if not 0 <= p.symbol < len(self.symbols):
                 raise ValueError(
-                    f"parent symbol {p.symbol!r} is out of range 0..{len(self.symbols) - 1}"
+                    f"parent symbol {p.symbol!r} is out of range 0..{len(self.symbols) - 1}; "
+                    "allowed: the index of one of the scenario's symbols"
                 )
             if (
                 p.side not in (1, -1)
