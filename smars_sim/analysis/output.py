@@ -388,7 +388,13 @@ def read_set(out_dir: str) -> dict[str, pd.DataFrame]:
         tables: dict[str, pd.DataFrame] = {}
         for name in TABLES:
             file = f"{name}.parquet"
-            data = _read(folder_fd, file)
+            try:
+                data = _read(folder_fd, file)
+            except OSError as exc:  # e.g. replaced by a new set and removed meanwhile
+                raise OutputSetError(
+                    f"{os.path.join(out_dir, file)!r} cannot be read ({exc.strerror}); if "
+                    "another run is replacing the set, read it again"
+                ) from None
             entry = files[file]
             if len(data) != entry.get("bytes") or hashlib.sha256(data).hexdigest() != entry.get(
                 "sha256"
