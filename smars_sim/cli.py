@@ -8,10 +8,15 @@ is allowed; it never prints a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
+import io
 import json
 import os
+import signal
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
@@ -25,6 +30,21 @@ __all__ = ["main"]
 
 class _UsageError(Exception):
     """A user's mistake: reported in one line, exit code 2."""
+
+
+class _Terminated(BaseException):
+    """SIGTERM arrived: unwind (temporary folders are removed on the way), exit 143.
+
+    A ``BaseException``, so no ``except Exception`` on the way swallows it.
+    """
+
+
+class _OutputError(Exception):
+    """Standard output cannot be written (``> /dev/full``, a closed pipe)."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(error)
+        self.error = error
 
 
 class _Parser(argparse.ArgumentParser):
@@ -64,8 +84,9 @@ def _parser() -> _Parser:
         metavar="K",
         help="server the technician misses (repeat for several)",
     )
-    rp.add_argument("--no-rollback", action="store_true", help="operators never roll back")
-    rp.add_argument("--rollback-at", metavar="HH:MM[:SS]", help="when the rollback starts")
+    rollback = rp.add_mutually_exclusive_group()
+    rollback.add_argument("--no-rollback", action="store_true", help="operators never roll back")
+    rollback.add_argument("--rollback-at", metavar="HH:MM[:SS]", help="when the rollback starts")
     rp.add_argument(
         "--halt-at", metavar="HH:MM[:SS]", help="stop every server at once at this time"
     )
@@ -73,7 +94,7 @@ def _parser() -> _Parser:
         "--fix",
         action="append",
         default=[],
-        metavar="NAME",
+        metavar="NAME",  # checked by the scenario, whose message lists the fixes
         help=f"apply a fix (repeatable): {', '.join(AVAILABLE)}",
     )
     rp.add_argument("--json", action="store_true", help="print the summary as one JSON object")
@@ -129,24 +150,27 @@ def _cmd_class_board(args: argparse.Namespace) -> int:
             conn.close()
     except (classboard.BoardError, sqlite3.Error, OSError) as exc:
         raise ValueError(f"--db: {exc}") from None
-    print(classboard.board_json(rows) if args.json else classboard.board_text(rows))
+    _emit(classboard.board_json(rows) if args.json else classboard.board_text(rows))
     return 0
 
 
 def _check_out_dir(path: str) -> None:
-    """Fail early, before a long replay, if ``path`` cannot be written."""
-    target = os.path.abspath(path)
-    if os.path.exists(target) and not os.path.isdir(target):
-        raise ValueError(f"--out {path!r} is a file; give a directory that can be written")
-    probe_dir = target
-    while not os.path.exists(probe_dir):
+    """Fail early, before a long replay, if ``path`` cannot take an output set.
+
+    Refused: ``""``, a link, a file, a folder holding anything but a previous set
+    (e.g. a folder named like a table), and a place where nothing can be created.
+    """
+    from .analysis.output import check_target
+
+    target = check_target(path)
+    probe_dir = os.path.dirname(target)  # the set is written beside the target first
+    while not os.path.lexists(probe_dir):
         parent = os.path.dirname(probe_dir)
         if parent == probe_dir:
             break
         probe_dir = parent
     try:
-        with tempfile.TemporaryFile(dir=probe_dir):
-            pass
+        os.rmdir(tempfile.mkdtemp(prefix=".smars-sim-probe-", dir=probe_dir))
     except OSError:
         raise ValueError(
             f"--out {path!r} cannot be written; give a directory you can write to"
@@ -279,7 +303,7 @@ def _table(summary: Summary) -> str:
             f"{ran} ({summary.duration_minutes} min)",
         ),
         ("BNET e-mails", f"{summary.bnet_emails}"),
-        ("execution digest", summary.execution_digest[:16] + "…"),
+        ("execution digest", summary.execution_digest[:16] + _ellipsis()),
     ]
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
@@ -288,6 +312,11 @@ def _table(summary: Summary) -> str:
 def _cmd_replay(args: argparse.Namespace) -> int:
     from .fixes import replay
 
+    if args.stale and len(set(args.stale)) != len(args.stale):
+        twice = sorted({k for k in args.stale if args.stale.count(k) > 1})
+        raise ValueError(
+            f"--stale-server {', '.join(map(str, twice))} given twice; give each server once"
+        )
     scenario = _scenario(args)
     if args.out is not None:
         _need_analysis("--out")
@@ -296,11 +325,17 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     if args.out is not None:
         from .analysis.tables import write_all
 
-        write_all(result, args.out)
+        try:
+            write_all(result, args.out)
+        except OSError as exc:
+            raise ValueError(
+                f"--out {args.out!r} could not be written ({exc.strerror or exc}); "
+                "nothing was written and the folder is as it was"
+            ) from None
     if args.json:
-        print(json.dumps(result.summary.as_dict(), sort_keys=True))
+        _emit(json.dumps(result.summary.as_dict(), sort_keys=True))
     else:
-        print(_table(result.summary))
+        _emit(_table(result.summary))
     return 0
 
 
@@ -312,7 +347,7 @@ def _cmd_whatif(args: argparse.Namespace) -> int:
     scenario = Scenario.aug1_2012(**_seed_and_scale(args, DEFAULT_SCALE))
     table = kill_time_sweep(scenario=scenario) if args.sweep else what_if(scenario)
     if args.json:
-        print(json.dumps(json.loads(table.to_json(orient="records")), sort_keys=True))
+        _emit(json.dumps(json.loads(table.to_json(orient="records")), sort_keys=True))
         return 0
     shown = table.copy()
     shown["loss_usd"] = shown["loss_usd"].map(lambda x: usd(x, 3, smallest="M"))
@@ -328,7 +363,7 @@ def _cmd_whatif(args: argparse.Namespace) -> int:
             "stopped_by",
         ]
     )
-    print(shown[columns].to_string(index=False))
+    _emit(shown[columns].to_string(index=False))
     return 0
 
 
@@ -344,21 +379,83 @@ def _cmd_fidelity(args: argparse.Namespace) -> int:
     rows = fidelity_rows(result)
     ok = headlines_ok(rows)
     if args.json:
-        print(json.dumps([asdict(row) for row in rows], sort_keys=True))
+        _emit(json.dumps([asdict(row) for row in rows], sort_keys=True))
     else:
-        print(f"1 August 2012: record vs replay (seed {scenario.seed}, scale {scenario.scale})")
-        print(format_table(rows))
         verdict = "every headline within tolerance" if ok else "some headlines outside tolerance"
-        print(
-            f"\n{verdict}"
+        _emit(
+            f"1 August 2012: record vs replay (seed {scenario.seed}, scale {scenario.scale})\n"
+            f"{format_table(rows)}\n\n{verdict}"
             + ("" if scenario.scale == 1 else " (only scale 1 decides the exit code)")
         )
     # Only the full-scale replay is held to the record: coarser ones are for speed.
     return 0 if ok or scenario.scale < 1 else 1
 
 
+def _ellipsis() -> str:
+    """An ellipsis standard output can encode: "..." for e.g. ``PYTHONIOENCODING=ascii``."""
+    encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
+    try:
+        "…".encode(encoding)
+    except (UnicodeEncodeError, LookupError):
+        return "..."
+    return "…"
+
+
+def _emit(text: str) -> None:
+    """Print to standard output and flush now, so a write error is reported here."""
+    try:
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
+    except OSError as exc:
+        raise _OutputError(exc) from None
+
+
+def _silence_stdout() -> None:
+    """Point standard output at /dev/null, so the flush at exit cannot fail again.
+
+    The recipe of the Python docs for SIGPIPE ("Note on SIGPIPE" in the signal module).
+    """
+    with contextlib.suppress(OSError, ValueError, io.UnsupportedOperation, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
+def _tolerant_streams() -> None:
+    # Text the terminal cannot encode is replaced rather than failing the command
+    # (e.g. PYTHONIOENCODING=ascii); stderr already uses backslashreplace.
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if callable(reconfigure) and getattr(stream, "errors", "") == "strict":
+            with contextlib.suppress(Exception):
+                reconfigure(errors="replace")
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # one clean-up, not two
+    raise _Terminated
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``smars-sim`` console script."""
+    """Entry point of the ``smars-sim`` console script.
+
+    Exit codes: 0 done; 1 the fidelity check failed, or standard output was closed
+    early (``| head``: quietly, as the Python docs recommend); 2 bad input or an
+    output that cannot be written, in one line on stderr; 130 Ctrl-C; 143 SIGTERM
+    (any temporary output folder is removed first).
+    """
+    _tolerant_streams()
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        return _main(argv)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = _parser()
     try:
         args = parser.parse_args(argv)
@@ -371,12 +468,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "class-board":
             return _cmd_class_board(args)
         raise _UsageError(f"unknown command {args.command!r}")
+    except _OutputError as exc:
+        _silence_stdout()
+        if exc.error.errno == errno.EPIPE or isinstance(exc.error, BrokenPipeError):
+            return 1  # the reader has gone (``| head``): nothing to say
+        _error(f"cannot write the output: {exc.error.strerror or exc.error}")
+        return 2
     except (_UsageError, ValueError) as exc:
-        print(f"smars-sim: error: {exc}", file=sys.stderr)
+        _error(str(exc))
+        return 2
+    except OSError as exc:
+        _error(f"{exc.strerror or exc}" + (f": {exc.filename!r}" if exc.filename else ""))
         return 2
     except KeyboardInterrupt:
-        print("smars-sim: interrupted", file=sys.stderr)
+        _error("interrupted", prefix="smars-sim: ")
         return 130
+    except _Terminated:
+        _error("terminated by SIGTERM; no output set was left half-written", prefix="smars-sim: ")
+        return 143
+
+
+def _error(message: str, prefix: str = "smars-sim: error: ") -> None:
+    """One line on stderr (a newline in a message is shown as a space)."""
+    with contextlib.suppress(OSError):
+        print(prefix + " ".join(message.splitlines()), file=sys.stderr)
 
 
 if __name__ == "__main__":

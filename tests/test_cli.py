@@ -187,7 +187,9 @@ def test_out_writes_every_table_as_parquet(capsys, tmp_path, small):
     code, out, err = _run(capsys, "--out", str(out_dir), "--json")
     assert code == 0, err
     assert json.loads(out)["execution_digest"] == small.summary.execution_digest
-    assert sorted(p.name for p in out_dir.iterdir()) == sorted(f"{t}.parquet" for t in TABLES)
+    assert sorted(p.name for p in out_dir.iterdir()) == sorted(
+        [f"{t}.parquet" for t in TABLES] + ["manifest.json"]
+    )
     for name in TABLES:
         frame = pd.read_parquet(out_dir / f"{name}.parquet")
         expected = getattr(tables, name)(small)
@@ -269,3 +271,79 @@ def test_console_script_is_installed():
     )
     assert proc.returncode == 0, proc.stderr
     assert set(json.loads(proc.stdout)) >= SUMMARY_KEYS
+
+
+# ------------------------------------------------------------------------ issue 16
+# Each reproduction of the issue's "CLI holes": one line, exit 2 (or a quiet exit for a
+# closed pipe), never a traceback, and never a replay that cannot finish.
+ISSUE_16_BAD = [
+    (["--scale", "1e-9"], "scale 1e-09 is too coarse; allowed: 0 < scale <= 1 with scale >= 0.001"),
+    (["--scale", "5e-324"], "scale 5e-324 is too coarse"),
+    (["--scale", "1e400"], "scale inf is outside (0, 1]"),
+    (["--servers", "1000000"], "servers 1000000 is too many; allowed: 1 to 64"),
+    (["--servers", "65"], "servers 65 is too many"),
+    (["--out", ""], "--out '' is empty; give a directory name"),
+    (["--no-rollback", "--rollback-at", "09:40"], "not allowed with argument --no-rollback"),
+    (["--stale-server", "3", "--stale-server", "3"], "--stale-server 3 given twice"),
+]
+
+
+@pytest.mark.parametrize(("args", "fragment"), ISSUE_16_BAD, ids=lambda x: str(x))
+def test_issue_16_cli_holes_are_one_line(capsys, args, fragment):
+    code, out, err = _run(capsys, *args)
+    assert code == 2 and out == ""
+    lines = err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("smars-sim: error: "), err
+    assert fragment in lines[0]
+
+
+def _cli(*args: str, env: dict[str, str] | None = None, **kwargs) -> subprocess.CompletedProcess:
+    root = Path(__file__).resolve().parents[1]
+    full_env = dict(os.environ if env is None else env)
+    full_env["PYTHONPATH"] = str(root)
+    return subprocess.run(
+        [sys.executable, "-m", "smars_sim.cli", "replay", "--scenario", "small", *args],
+        env=full_env,
+        timeout=120,
+        check=False,
+        **kwargs,
+    )
+
+
+def test_a_closed_pipe_exits_quietly():
+    """``smars-sim replay | head`` with a reader that has gone: no BrokenPipeError."""
+    read, write = os.pipe()
+    os.close(read)  # the reader has gone before anything is written
+    try:
+        proc = _cli(stdout=write, stderr=subprocess.PIPE, text=True)
+    finally:
+        os.close(write)
+    assert proc.stderr == "", proc.stderr
+    assert proc.returncode == 1  # the Python docs' recipe: quiet, and not a success
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize("args", [[], ["--json"]], ids=["table", "json"])
+def test_a_full_stdout_is_one_line(args):
+    with open("/dev/full", "w") as full:
+        proc = _cli(*args, stdout=full, stderr=subprocess.PIPE, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines() == [
+        "smars-sim: error: cannot write the output: No space left on device"
+    ]
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "latin-1"])
+def test_an_ascii_terminal_gets_readable_output(encoding):
+    env = dict(os.environ, PYTHONIOENCODING=encoding)
+    proc = _cli(env=env, capture_output=True)
+    assert proc.returncode == 0, proc.stderr
+    text = proc.stdout.decode("ascii")  # every byte is ASCII
+    assert "execution digest" in text and "..." in text
+    assert proc.stderr == b""
+
+
+def test_servers_at_the_maximum_still_replay(capsys):
+    code, out, err = _run(capsys, "--servers", "64", "--json")
+    assert code == 0, err
+    assert json.loads(out)["servers"] == 64

@@ -79,6 +79,44 @@ def test_a_damaged_cache_file_is_rebuilt(cache, small):
     assert len(pd.read_parquet(table)) == small.summary.executions
 
 
+def test_single_bit_and_byte_flips_in_the_cache_are_rebuilt(cache, small):
+    """Issue 16: the row count let 31 of 60 single-bit flips through as wrong data.
+
+    The meta now records the file's sha256: every flip is caught, and the rebuilt
+    table equals a fresh replay (and the file is byte-identical to the first one).
+    """
+    import random
+
+    fx.full_day_executions(SMALL)
+    table = cache / f"executions-{fx.cache_key(SMALL)}.parquet"
+    original = table.read_bytes()
+    rng = random.Random(16)
+    for i in range(30):
+        damaged = bytearray(original)
+        position = rng.randrange(len(damaged))
+        if i % 2:
+            damaged[position] ^= 1 << rng.randrange(8)  # one bit
+        else:
+            damaged[position] = (damaged[position] + rng.randrange(1, 256)) % 256  # one byte
+        table.write_bytes(bytes(damaged))
+        fx._MEMO.clear()
+        frame = fx.full_day_executions(SMALL)
+        pd.testing.assert_frame_equal(frame, small.executions)
+        assert table.read_bytes() == original
+
+
+def test_a_cache_from_before_the_sha256_is_rebuilt(cache, small):
+    fx.full_day_executions(SMALL)
+    meta = cache / f"executions-{fx.cache_key(SMALL)}.json"
+    recorded = json.loads(meta.read_text())
+    del recorded["parquet_sha256"]
+    meta.write_text(json.dumps(recorded))
+    fx._MEMO.clear()
+    pd.testing.assert_frame_equal(fx.full_day_executions(SMALL), small.executions)
+    assert "parquet_sha256" in json.loads(meta.read_text())
+    assert fx.full_day_summary(SMALL) == small.summary
+
+
 def test_old_cache_files_are_pruned(cache):
     for seed in (2, 3, 4, 5):
         fx.full_day_executions(SMALL.with_(seed=seed))

@@ -151,3 +151,269 @@ def test_bad_values_raise_valueerror_naming_them(changes, fragment):
 def test_with_validates_as_its_docstring_says():
     with pytest.raises(ValueError, match="scale 0"):
         Scenario.small().with_(scale=0)
+
+
+# ------------------------------------------------------------------ issue 16: API holes
+# Each of the issue's reproductions: refused at once, in one line naming the field and
+# what is allowed (before: a hang, a deep error, a silently wrong result, or a message
+# that did not help).
+_LIQ = Scenario.small().liquidity
+_SYM = Scenario.small().symbols
+
+
+@pytest.mark.parametrize(
+    ("changes", "fragments"),
+    [
+        ({"operator_step_s": 1e12}, ["operator-step-s 1000000000000.0", "allowed"]),
+        ({"sample_s": 1e-9}, ["sample-s 1e-09", "allowed: a finite number, 1 <= sample-s"]),
+        ({"peg_interval_ms": 1e-6}, ["peg-interval-ms 1e-06", "10 <= peg-interval-ms"]),
+        ({"operator_step_s": math.inf}, ["operator-step-s inf is not a finite number"]),
+        ({"sample_s": math.inf}, ["sample-s inf is not a finite number"]),
+        ({"peg_interval_ms": math.inf}, ["peg-interval-ms inf is not a finite number"]),
+        ({"others_interval_s": math.inf}, ["others-interval-s inf is not a finite number"]),
+        (
+            {"liquidity": dataclasses.replace(_LIQ, refresh_s=math.inf)},
+            ["refresh-s inf is not a finite number"],
+        ),
+        (
+            {"liquidity": dataclasses.replace(_LIQ, half_life_s=math.inf)},
+            ["impact-half-life-s inf is not a finite number"],
+        ),
+        ({"peg_lot": 10**30}, ["peg-lot 1000000000000000000000000000000 is out of range"]),
+        (
+            {"symbols": (dataclasses.replace(_SYM[0], open_cents=0), _SYM[1])},
+            ["symbols[0] open-cents 0 must be positive", "1 <= open-cents"],
+        ),
+        ({"basket_discount_bps": math.nan}, ["basket-discount-bps nan is not a finite number"]),
+        (
+            {"liquidity": dataclasses.replace(_LIQ, impact_coef=-5.0)},
+            ["impact-coef -5.0 is out of range", "0 <= impact-coef <= 10"],
+        ),
+        ({"fixes": "dead-code"}, ["fixes 'dead-code' is not allowed; give a tuple of fix names"]),
+        ({"stale_servers": 3}, ["stale-servers 3 is not allowed; give a tuple of server numbers"]),
+        ({"stale_servers": (3, 3)}, ["stale-servers: 3 given twice"]),
+        ({"scale": 1e-9}, ["scale 1e-09 is too coarse", "scale >= 0.001"]),
+        ({"scale": 5e-324}, ["scale 5e-324 is too coarse"]),
+        ({"servers": 1_000_000}, ["servers 1000000 is too many; allowed: 1 to 64"]),
+    ],
+    ids=lambda x: str(x)[:60],
+)
+def test_issue_16_api_holes_are_refused(changes, fragments):
+    scenario = dataclasses.replace(Scenario.small(), **changes)
+    with pytest.raises(ValueError) as err:
+        scenario.validate()
+    message = str(err.value)
+    for fragment in fragments:
+        assert fragment in message, message
+    assert "\n" not in message
+    with pytest.raises(ValueError):
+        Simulation(scenario)
+
+
+def test_set_flag_takes_only_a_bool():
+    """``set_flag(name, 'false')`` used to turn the flag on (``bool('false')`` is True)."""
+    sim = Simulation(Scenario.small())
+    sim.advance_to("09:31")
+    for value in ("false", "False", 0, 1, None, "off"):
+        with pytest.raises(ValueError, match=r"set_flag value .* give True \(on\) or False"):
+            sim.set_flag(sim.rlp_flag, value)  # type: ignore[arg-type]
+    sim.set_flag(sim.rlp_flag, False)
+    sim.run()
+
+
+# ------------------------------------------------------------------ every field validated
+# Where each field lives, and a fragment its messages contain (the field, as spelled
+# in messages: dashes, or the element of a tuple).
+FIELD_NAMES = {
+    "name": "name",
+    "seed": "seed",
+    "scale": "scale",
+    "servers": "servers",
+    "stale_servers": "stale",
+    "symbols": "symbols",
+    "parents": "parent",
+    "parent_qty": "parent-qty",
+    "premarket_orders": "premarket-orders",
+    "premarket_start": "premarket-start",
+    "flag": "flag",
+    "flag_on_at": "flag-on-at",
+    "start_at": "start-at",
+    "rollback_at": "rollback-at",
+    "stop_all_at": "stop-all-at",
+    "operator_step_s": "operator-step-s",
+    "halt_at": "halt-at",
+    "window_end": "window-end",
+    "end_at": "end-at",
+    "peg_interval_ms": "peg-interval-ms",
+    "peg_lot": "peg-lot",
+    "liquidity": "liquidity",
+    "others_interval_s": "others-interval-s",
+    "basket_discount_bps": "basket-discount-bps",
+    "sample_s": "sample-s",
+    "fixes": "fix",
+    "kill_at": "kill-at",
+    "fix_params": "fix-params",
+    "liquidity.half_spread_bps": "half-spread-bps",
+    "liquidity.step_bps": "step-bps",
+    "liquidity.levels": "levels",
+    "liquidity.level_shares": "level-shares",
+    "liquidity.impact_coef": "impact-coef",
+    "liquidity.impact_exponent": "impact-exponent",
+    "liquidity.permanent_coef": "permanent-coef",
+    "liquidity.half_life_s": "impact-half-life-s",
+    "liquidity.refresh_s": "refresh-s",
+    "symbols.ticker": "ticker",
+    "symbols.synthetic": "synthetic",
+    "symbols.open_cents": "open-cents",
+    "symbols.depth_shares": "depth-shares",
+    "symbols.others_shares_per_s": "others-shares-per-s",
+    "symbols.knight_parents": "knight-parents",
+    "symbols.knight_side": "knight-side",
+    "symbols.source": "source",
+    "parents.symbol": "parent symbol",
+    "parents.side": "side",
+    "parents.qty": "qty",
+    "parents.received": "parent received",
+}
+#: Words that say what is allowed.
+_ALLOWED = ("allowed", "give ", "use ", "must be", "e.g.", "expected ", "hours 0-23", "add ")
+#: Every field starts from a small replay at scale 0.01, so an accepted value replays fast.
+_BASE = Scenario.small(scale=0.01)
+
+
+def _with(path: str, value: object) -> Scenario:
+    """``_BASE`` with one field, maybe nested, set without validation."""
+    if "." not in path:
+        return dataclasses.replace(_BASE, **{path: value})
+    outer, inner = path.split(".")
+    if outer == "liquidity":
+        return dataclasses.replace(
+            _BASE, liquidity=dataclasses.replace(_BASE.liquidity, **{inner: value})
+        )
+    items = getattr(_BASE, outer)
+    return dataclasses.replace(
+        _BASE, **{outer: (dataclasses.replace(items[0], **{inner: value}), *items[1:])}
+    )
+
+
+def test_the_field_table_covers_every_field():
+    from smars_sim.core.liquidity import LiquidityParams
+    from smars_sim.core.scenario import ParentSpec, SymbolSpec
+
+    expected = {f.name for f in dataclasses.fields(Scenario)}
+    expected |= {f"liquidity.{f.name}" for f in dataclasses.fields(LiquidityParams)}
+    expected |= {f"symbols.{f.name}" for f in dataclasses.fields(SymbolSpec)}
+    expected |= {f"parents.{f.name}" for f in dataclasses.fields(ParentSpec)}
+    assert set(FIELD_NAMES) == expected
+
+
+def _nasty():
+    from hypothesis import strategies as st
+
+    return st.one_of(
+        st.floats(allow_nan=True, allow_infinity=True),
+        st.sampled_from([0, -1, 1, 2, 7, 64, 65, 10**6, 10**30, -(10**30), 2**63, 0.5, 1e-9]),
+        st.integers(min_value=-(10**12), max_value=10**14),
+        st.booleans(),
+        st.none(),
+        st.text(max_size=6),
+        st.sampled_from(["09:40", "08:00", "16:00", "25:00", "dead-code", "", "x" * 80, "\n"]),
+        st.tuples(st.integers(min_value=-3, max_value=70)),
+        st.lists(st.integers(min_value=0, max_value=5), max_size=3).map(tuple),
+        st.just(()),
+        st.just([3]),
+        st.just({"kill-switch": 1}),
+    )
+
+
+def test_every_field_is_validated_and_named():
+    """Hypothesis: one field at a time gets an arbitrary value. Either the scenario is
+    refused with one line naming the field and what is allowed, or it replays (fast, as
+    the bounds promise) to finite figures. Never any other exception, never a hang."""
+    import time
+
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from smars_sim import replay
+
+    @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(path=st.sampled_from(sorted(FIELD_NAMES)), value=_nasty())
+    def check(path: str, value: object) -> None:
+        scenario = _with(path, value)
+        try:
+            scenario.validate()
+        except ValueError as err:
+            message = str(err)
+            assert "\n" not in message
+            assert FIELD_NAMES[path] in message, (path, value, message)
+            assert any(word in message for word in _ALLOWED), (path, value, message)
+            return
+        started = time.perf_counter()
+        summary = replay(scenario).summary
+        assert time.perf_counter() - started < 60, (path, value)
+        for figure in (summary.loss_usd, summary.long_usd, summary.short_usd):
+            assert math.isfinite(figure), (path, value, summary)
+
+    check()
+
+
+@pytest.mark.parametrize(
+    ("path", "bad"),
+    [
+        ("name", ""),
+        ("seed", 2**64),
+        ("scale", math.nan),
+        ("servers", 65),
+        ("stale_servers", 3),
+        ("symbols", [1]),
+        ("parents", 5),
+        ("parent_qty", (10**10,)),
+        ("premarket_orders", 10**6),
+        ("premarket_start", None),
+        ("flag", ""),
+        ("flag_on_at", "07:00"),
+        ("start_at", "10:00"),
+        ("rollback_at", 3.5),
+        ("stop_all_at", "25:00"),
+        ("operator_step_s", 0.0),
+        ("halt_at", True),
+        ("window_end", None),
+        ("end_at", "09:31"),
+        ("peg_interval_ms", math.inf),
+        ("peg_lot", 1.5),
+        ("liquidity", None),
+        ("others_interval_s", 1e-9),
+        ("basket_discount_bps", -1.0),
+        ("sample_s", math.nan),
+        ("fixes", "dead-code"),
+        ("kill_at", "16:00"),
+        ("fix_params", {"kill-switch": 1}),
+        ("liquidity.half_spread_bps", -1.0),
+        ("liquidity.step_bps", math.nan),
+        ("liquidity.levels", 0),
+        ("liquidity.level_shares", 0.5),
+        ("liquidity.impact_coef", -5.0),
+        ("liquidity.impact_exponent", 0.0),
+        ("liquidity.permanent_coef", math.inf),
+        ("liquidity.half_life_s", 1e-9),
+        ("liquidity.refresh_s", 1e-9),
+        ("symbols.ticker", ""),
+        ("symbols.synthetic", "yes"),
+        ("symbols.open_cents", 0),
+        ("symbols.depth_shares", math.nan),
+        ("symbols.others_shares_per_s", -1.0),
+        ("symbols.knight_parents", 10**6),
+        ("symbols.knight_side", 0),
+        ("symbols.source", None),
+        ("parents.symbol", 9),
+        ("parents.side", 2),
+        ("parents.qty", 0),
+        ("parents.received", "07:00"),
+    ],
+)
+def test_each_field_refuses_a_bad_value(path, bad):
+    with pytest.raises(ValueError) as err:
+        _with(path, bad).validate()
+    message = str(err.value)
+    assert FIELD_NAMES[path] in message and any(w in message for w in _ALLOWED), message

@@ -209,7 +209,10 @@ def test_write_all_cleans_up_when_a_table_fails(small, tmp_path, monkeypatch):
     out = tmp_path / "out"
     with pytest.raises(OSError, match="disk full"):
         tables_module.write_all(small, str(out))
-    assert list(out.iterdir()) == []
+    # The set is written beside the target and moved in whole: the target was never
+    # created and no temporary folder is left.
+    assert list(tmp_path.iterdir()) == []
+    assert not out.exists()
 
 
 def test_write_all_refuses_a_directory_where_a_table_goes(small, tmp_path):

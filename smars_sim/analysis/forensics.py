@@ -102,6 +102,9 @@ def _build(scenario: Scenario, table: Path, meta: Path) -> pd.DataFrame:
     table.parent.mkdir(parents=True, exist_ok=True)
     tmp = table.with_name(f"{table.name}.{os.getpid()}.partial")
     frame.to_parquet(tmp, index=False)
+    # The meta records the file's sha256: a later read checks every byte, not just
+    # the row count (a flipped bit can keep the count and change a price).
+    summary[_SHA256] = hashlib.sha256(tmp.read_bytes()).hexdigest()
     os.replace(tmp, table)
     tmp_meta = meta.with_name(f"{meta.name}.{os.getpid()}.partial")
     tmp_meta.write_text(json.dumps(summary, indent=1, sort_keys=True))
@@ -124,6 +127,25 @@ def _prune(folder: Path, keep: set[str], newest: int = 2) -> None:
 
 
 _MEMO: dict[str, pd.DataFrame] = {}
+#: The key of the cached parquet file's sha256 in its ``.json`` meta.
+_SHA256 = "parquet_sha256"
+
+
+def _read_verified(table: Path, meta: Path) -> pd.DataFrame | None:
+    """The cached table if its bytes match the sha256 and row count in the meta, else None."""
+    import io
+
+    try:
+        recorded = json.loads(meta.read_text())
+        data = table.read_bytes()
+        if hashlib.sha256(data).hexdigest() != recorded[_SHA256]:
+            return None
+        frame = pd.read_parquet(io.BytesIO(data))
+        if len(frame) != recorded["executions"]:
+            return None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return frame
 
 
 def full_day_executions(scenario: Scenario | None = None, *, refresh: bool = False) -> pd.DataFrame:
@@ -149,13 +171,7 @@ def full_day_executions(scenario: Scenario | None = None, *, refresh: bool = Fal
         return _MEMO[key]
     frame = None
     if not refresh and table.exists() and meta.exists():
-        try:
-            frame = pd.read_parquet(table)
-            expected = json.loads(meta.read_text())["executions"]
-            if len(frame) != expected:
-                frame = None
-        except (OSError, ValueError, KeyError):
-            frame = None
+        frame = _read_verified(table, meta)  # None: damaged or from an older kit
     if frame is None:
         frame = _build(scenario, table, meta)
     _MEMO.clear()
@@ -169,7 +185,9 @@ def full_day_summary(scenario: Scenario | None = None) -> Summary:
     _table, meta = _paths(scenario)
     if not meta.exists():
         full_day_executions(scenario)
-    return Summary.from_dict(json.loads(meta.read_text()))
+    recorded = json.loads(meta.read_text())
+    recorded.pop(_SHA256, None)  # the cache's own check, not a figure of the replay
+    return Summary.from_dict(recorded)
 
 
 def executions_per_minute(executions: pd.DataFrame, n_servers: int = 8) -> pd.DataFrame:

@@ -11,7 +11,6 @@ once its replay has finished, and views ask for the same table again and again.
 
 from __future__ import annotations
 
-import os
 import weakref
 from collections.abc import Callable
 from functools import wraps
@@ -286,44 +285,20 @@ def prices(result: Result) -> pd.DataFrame:
 
 
 def write_all(result: Result, out_dir: str) -> list[str]:
-    """Write every table to ``out_dir`` as parquet (created if needed).
+    """Write every table to ``out_dir`` as parquet, as one set with a manifest.
 
-    Writes to temporary names first and renames at the end, so a failure leaves no
-    half-written table behind.
+    The set is written into a temporary folder beside ``out_dir`` and moved into
+    place whole, so a failure (full disk, I/O error, a signal) leaves ``out_dir`` as
+    it was; see :mod:`smars_sim.analysis.output` for the guarantees and
+    :func:`~smars_sim.analysis.output.read_set` to read it back verified.
 
     Returns:
         The paths written.
+
+    Raises:
+        ValueError: If ``out_dir`` cannot take a set (a file, a link, other files in it).
+        OSError: If writing fails; nothing is left half-written.
     """
-    os.makedirs(out_dir, exist_ok=True)
-    names = ["parent_orders", "child_orders", "executions", "positions", "pnl", "alerts", "actions"]
-    for name in names:  # a directory in the way would make the final rename fail half-way
-        final = os.path.join(out_dir, f"{name}.parquet")
-        if os.path.lexists(final) and not os.path.isfile(final):
-            raise ValueError(
-                f"cannot write {final!r}: it exists and is not a file; "
-                "remove it or give another directory"
-            )
-    written: list[tuple[str, str]] = []
-    try:
-        for name in names:
-            final = os.path.join(out_dir, f"{name}.parquet")
-            tmp = final + ".partial"
-            globals()[name](result).to_parquet(tmp, index=False)
-            written.append((tmp, final))
-    except BaseException:
-        for tmp, _ in written:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-        for name in names:
-            tmp = os.path.join(out_dir, f"{name}.parquet.partial")
-            if os.path.exists(tmp):
-                os.remove(tmp)
-        raise
-    try:
-        for tmp, final in written:
-            os.replace(tmp, final)
-    finally:
-        for tmp, _ in written:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-    return [final for _, final in written]
+    from .output import write_set
+
+    return write_set(result, out_dir)

@@ -51,7 +51,7 @@ def parse_time(text: str | int, *, what: str = "time") -> int:
         raise ValueError(f"{what} {text!r} is not a clock time; expected HH:MM[:SS[.fff]]")
     if isinstance(text, int):
         if not 0 <= text < 24 * HOUR_NS:
-            raise ValueError(f"{what} {text!r} ns is outside the day (0 to 24:00)")
+            raise ValueError(f"{what} {text!r} ns is outside the day; allowed: 0 to 24:00 in ns")
         return text
     match = _TIME.match(str(text).strip())
     if not match:

@@ -437,8 +437,25 @@ class Simulation:
     def set_flag(
         self, name: str, value: bool, at: str | int | None = None, actor: str = "operator"
     ) -> None:
-        """Turn a fleet-wide flag on or off."""
-        self._push(self._at(at), _FLAG, (name, bool(value), actor))
+        """Turn a fleet-wide flag on or off.
+
+        Args:
+            name: The flag key.
+            value: ``True`` (on) or ``False`` (off); nothing else, since ``bool("false")``
+                is ``True`` and a text value would silently turn the flag on.
+            at: When (default: now).
+            actor: Who, for the timeline.
+
+        Raises:
+            ValueError: If ``name`` is not text or ``value`` is not a bool.
+        """
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"set_flag name {name!r} is not allowed; give the flag key as text")
+        if not isinstance(value, bool):
+            raise ValueError(
+                f"set_flag value {value!r} is not allowed; give True (on) or False (off)"
+            )
+        self._push(self._at(at), _FLAG, (name, value, actor))
 
     def rollback(self, at: str | int | None = None, actor: str = "operator") -> None:
         """Re-install the old build on the servers that were updated, one by one."""
