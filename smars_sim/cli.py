@@ -323,10 +323,10 @@ def _cmd_replay(args: argparse.Namespace) -> int:
         _check_out_dir(args.out)
     result = replay(scenario, progress=_progress_bar())
     if args.out is not None:
-        from .analysis.tables import write_all
+        from .analysis.output import write_set
 
         try:
-            write_all(result, args.out)
+            write_set(result, args.out)
         except OSError as exc:
             raise ValueError(
                 f"--out {args.out!r} could not be written ({exc.strerror or exc}); "

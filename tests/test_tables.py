@@ -10,6 +10,7 @@ import pytest
 
 from smars_sim import Scenario, Simulation
 from smars_sim.analysis import tables as tables_module
+from smars_sim.analysis.output import write_set
 
 COLUMNS = {
     "parent_orders": {
@@ -186,15 +187,15 @@ def test_prices_table_is_one_column_per_symbol(small):
     assert (prices["time_ns"].to_numpy() == tables_module.pnl(small)["time_ns"].to_numpy()).all()
 
 
-def test_write_all_round_trips(small, tmp_path):
-    paths = tables_module.write_all(small, str(tmp_path / "out"))
+def test_write_set_round_trips(small, tmp_path):
+    paths = write_set(small, str(tmp_path / "out"))
     assert len(paths) == 7
     for path in paths:
         name = os.path.basename(path).removesuffix(".parquet")
         assert len(pd.read_parquet(path)) == len(getattr(tables_module, name)(small))
 
 
-def test_write_all_cleans_up_when_a_table_fails(small, tmp_path, monkeypatch):
+def test_write_set_cleans_up_when_a_table_fails(small, tmp_path, monkeypatch):
     """A failure part-way leaves neither partial files nor a partial set of tables."""
     calls = {"n": 0}
     original = pd.DataFrame.to_parquet
@@ -208,16 +209,16 @@ def test_write_all_cleans_up_when_a_table_fails(small, tmp_path, monkeypatch):
     monkeypatch.setattr(pd.DataFrame, "to_parquet", flaky)
     out = tmp_path / "out"
     with pytest.raises(OSError, match="disk full"):
-        tables_module.write_all(small, str(out))
+        write_set(small, str(out))
     # The set is written beside the target and moved in whole: the target was never
     # created and no temporary folder is left.
     assert list(tmp_path.iterdir()) == []
     assert not out.exists()
 
 
-def test_write_all_refuses_a_directory_where_a_table_goes(small, tmp_path):
+def test_write_set_refuses_a_directory_where_a_table_goes(small, tmp_path):
     out = tmp_path / "out"
     (out / "pnl.parquet").mkdir(parents=True)
     with pytest.raises(ValueError, match=r"pnl\.parquet"):
-        tables_module.write_all(small, str(out))
+        write_set(small, str(out))
     assert sorted(p.name for p in out.iterdir()) == ["pnl.parquet"]

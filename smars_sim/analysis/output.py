@@ -49,6 +49,8 @@ import time
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from . import tables
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -296,7 +298,7 @@ def write_set(result: Result, out_dir: str, *, lock_timeout_s: float = LOCK_TIME
             files: dict[str, dict[str, Any]] = {}
             for name in TABLES:
                 files[f"{name}.parquet"] = _write_file(
-                    folder_fd, f"{name}.parquet", _parquet_bytes(getattr(result, name))
+                    folder_fd, f"{name}.parquet", _parquet_bytes(getattr(tables, name)(result))
                 )
             _write_file(folder_fd, MANIFEST, _manifest(result, files))
             os.fsync(folder_fd)

@@ -34,7 +34,6 @@ __all__ = [
     "pnl",
     "positions",
     "prices",
-    "write_all",
 ]
 
 _PATH_NAMES = {code: name for name, code in PATH_CODES.items()}
@@ -282,23 +281,3 @@ def prices(result: Result) -> pd.DataFrame:
     frame = pd.DataFrame(data, columns=result.symbols)
     frame.insert(0, "time_ns", np.array(times, dtype=np.int64))
     return frame
-
-
-def write_all(result: Result, out_dir: str) -> list[str]:
-    """Write every table to ``out_dir`` as parquet, as one set with a manifest.
-
-    The set is written into a temporary folder beside ``out_dir`` and moved into
-    place whole, so a failure (full disk, I/O error, a signal) leaves ``out_dir`` as
-    it was; see :mod:`smars_sim.analysis.output` for the guarantees and
-    :func:`~smars_sim.analysis.output.read_set` to read it back verified.
-
-    Returns:
-        The paths written.
-
-    Raises:
-        ValueError: If ``out_dir`` cannot take a set (a file, a link, other files in it).
-        OSError: If writing fails; nothing is left half-written.
-    """
-    from .output import write_set
-
-    return write_set(result, out_dir)

@@ -142,7 +142,9 @@ class MarketMakers:
         if now != self._now:
             exponent = (now - self._epoch) * self._decay_per_ns
             if exponent > 300:  # re-base before exp() overflows: divide every record by it
-                factor = math.exp(exponent)
+                # After a long quiet gap (a short half-life) the old flow has decayed past
+                # what a float holds: dividing by infinity leaves it at zero, as it should.
+                factor = math.exp(exponent) if exponent < 700 else math.inf
                 # In place: the exchange holds a reference to this list.
                 self.flow[:] = [acc / factor for acc in self.flow]
                 self._epoch = now
