@@ -367,7 +367,7 @@ def test_recording_is_bounded_when_the_writer_hangs(monkeypatch: pytest.MonkeyPa
 def test_a_finished_game_days_score_is_what_record_game_takes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The call the game day makes when a game finishes: ``record_game(model.score())``."""
+    """A game day records itself when it finishes: ``record_game(model.score())``, once."""
     from smars_sim.ui.gameday import GameDayModel
 
     db = tmp_path / "class.db"
@@ -377,8 +377,11 @@ def test_a_finished_game_days_score_is_what_record_game_takes(
     model.advance(3)
     model.kill_switch()
     model.finish()
+    model.finish()  # finishing again records nothing more
+    assert model.board_note is None
     score = model.score()
-    assert cb.record_game(score) is None
-    (game,) = cb.game_rows(cb.connect(db, create=False))
+    conn = cb.connect(db, create=False)
+    assert conn.execute("SELECT COUNT(*) FROM games").fetchone()[0] == 1
+    (game,) = cb.game_rows(conn)
     assert game["learner"] == "ana" and game["actions"] == 1
     assert game["loss_usd"] == score.loss_usd and game["minutes_to_stop"] == score.minutes_to_stop

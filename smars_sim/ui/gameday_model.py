@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..analysis.classboard import record_game
 from ..analysis.runs import NOTEBOOK_SCALE
 from ..core.clock import OPEN_NS, SECOND_NS, format_time
 from ..core.fmt import usd
@@ -119,6 +120,8 @@ class GameDayModel(ConsoleModel):
         self.rolled_back = False
         self.stopping: set[int] = set()
         self.final: Result | None = None
+        #: Why the class board did not record the finished game (``None``: recorded or off).
+        self.board_note: str | None = None
 
     # ------------------------------------------------------------ status
     def sending(self) -> tuple[tuple[int, float], ...]:
@@ -193,6 +196,10 @@ class GameDayModel(ConsoleModel):
         if self.final is None:
             self.final = self.sim.run()
             self._history.append((self.sim.now, self.closeout_pnl_usd()))
+            # The class board (off unless the class set SMARS_CLASS_DB or SMARS_CLASS_URL):
+            # the score, the loss and the time to stop, never the actions' details. It
+            # never raises and waits 3 s at most; a failure leaves one quiet line here.
+            self.board_note = record_game(self.score())
         return self.final
 
     # ------------------------------------------------------------- score
