@@ -248,6 +248,34 @@ c.Spawner.args = [
 ]
 # Lets the load test find strays; the path alone opens nothing (the folder is 0700 root).
 c.Spawner.environment = {"SMARS_HUB_STATE": str(state)}
+
+# --------------------------------------------------- the class's shared cache
+# Notebook 04 reads the full-size execution log. Built in each learner's kernel it
+# costs that learner about 1 GB for a moment; built once here, before anyone logs in,
+# every learner reads the same verified read-only file (smars_sim.analysis.forensics,
+# SMARS_SHARED_CACHE). Root owns it; learners may read it and nothing else.
+# SMARS_HUB_SHARED_CACHE=off builds nothing (each learner then builds their own).
+shared_cache = os.environ.get("SMARS_HUB_SHARED_CACHE", "/var/cache/smars-sim")
+if shared_cache != "off":
+    cache_path = Path(shared_cache).resolve()
+    if cache_path.is_relative_to(state) or cache_path.is_relative_to(homes):
+        refuse(f"SMARS_HUB_SHARED_CACHE {shared_cache!r} is inside the hub state or the homes")
+    cache_path.mkdir(parents=True, exist_ok=True)
+    os.chmod(cache_path, 0o755)
+    built = subprocess.run(
+        [sys.executable, "-m", "smars_sim.analysis.forensics", "build-cache", str(cache_path)],
+        capture_output=True,
+        text=True,
+        timeout=600,  # a full-size replay: tens of seconds on two cores
+        check=False,
+    )
+    if built.returncode != 0:  # the class still works: each learner builds their own
+        print(f"jupyterhub_config.py: shared cache not built ({built.stderr.strip()[-200:]})")
+    else:
+        for item in cache_path.iterdir():
+            os.chmod(item, 0o644)
+        c.Spawner.environment["SMARS_SHARED_CACHE"] = str(cache_path)
+
 # Start at most this many servers at once; the rest wait (and retry) instead of
 # overloading the machine when the whole class presses "Start" together.
 c.JupyterHub.concurrent_spawn_limit = 20

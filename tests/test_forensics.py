@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -177,3 +179,46 @@ def test_alerts_that_existed(small):
     assert table.loc[0, "signal"].startswith("BNET")
     assert table.loc[0, "count"] == small.summary.bnet_emails
     assert table.loc[3, "count"] == small.summary.pages
+
+
+# ----------------------------------------------------------------------------------
+# The class's shared, read-only copy of the full-day log
+# ----------------------------------------------------------------------------------
+def test_a_shared_cache_is_read_and_never_written(cache, small, tmp_path, monkeypatch):
+    shared = tmp_path / "shared"
+    built = fx.build_shared_cache(shared, SMALL)
+    before = {p.name: p.read_bytes() for p in shared.iterdir()}
+    assert built.name in before and len(before) == 2  # the parquet file and its meta
+    monkeypatch.setenv(fx.SHARED_CACHE_ENV, str(shared))
+    fx._MEMO.clear()
+    monkeypatch.setattr(fx, "_build", lambda *a: pytest.fail("replayed despite the shared copy"))
+    frame = fx.full_day_executions(SMALL)
+    pd.testing.assert_frame_equal(frame, tables.executions(small))
+    assert fx.full_day_summary(SMALL) == small.summary
+    assert not (tmp_path / "smars-sim").exists()  # nothing written to the learner's cache
+    assert {p.name: p.read_bytes() for p in shared.iterdir()} == before
+
+
+def test_a_damaged_shared_cache_is_not_used(cache, small, tmp_path, monkeypatch):
+    shared = tmp_path / "shared"
+    built = fx.build_shared_cache(shared, SMALL)
+    data = bytearray(built.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    built.write_bytes(bytes(data))
+    monkeypatch.setenv(fx.SHARED_CACHE_ENV, str(shared))
+    fx._MEMO.clear()
+    frame = fx.full_day_executions(SMALL)  # replays into the learner's own cache instead
+    pd.testing.assert_frame_equal(frame, tables.executions(small))
+    assert (tmp_path / "smars-sim").is_dir()
+    assert built.read_bytes() == bytes(data)  # the shared copy is left as it was
+
+
+def test_build_cache_from_the_command_line_refuses_bad_usage():
+    proc = subprocess.run(
+        [sys.executable, "-m", "smars_sim.analysis.forensics", "build"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2 and proc.stderr.strip().startswith("usage:")
+    assert "Traceback" not in proc.stderr

@@ -34,8 +34,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "METRICS",
+    "SHARED_CACHE_ENV",
     "Metric",
     "alerts_that_existed",
+    "build_shared_cache",
     "busy_since",
     "cache_dir",
     "cache_key",
@@ -44,6 +46,7 @@ __all__ = [
     "full_day_executions",
     "full_day_summary",
     "metric_series",
+    "shared_cache_dir",
 ]
 
 #: Bump when the cached table's layout changes.
@@ -56,10 +59,40 @@ _SIMULATION_LAYERS = ("core", "fixes")
 # --------------------------------------------------------------------------
 # The cached full-size execution log
 # --------------------------------------------------------------------------
+#: A read-only folder with the full-day log built once for a whole class (see
+#: :func:`build_shared_cache`); learners read it and never write there.
+SHARED_CACHE_ENV = "SMARS_SHARED_CACHE"
+
+
 def cache_dir() -> Path:
     """The per-user cache folder: ``$XDG_CACHE_HOME/smars-sim`` (default ``~/.cache``)."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "smars-sim"
+
+
+def shared_cache_dir() -> Path | None:
+    """The class's read-only cache folder (``$SMARS_SHARED_CACHE``), or ``None``."""
+    folder = os.environ.get(SHARED_CACHE_ENV)
+    return Path(folder) if folder else None
+
+
+def build_shared_cache(folder: str | Path, scenario: Scenario | None = None) -> Path:
+    """Build the full-day log once into ``folder``, for every learner of a class to read.
+
+    A class hub runs this before the learners arrive (``docs/jupyterhub.md``): each
+    learner then reads the verified file instead of replaying the full day in their own
+    kernel, which is what costs a learner most memory in notebook 04.
+
+    Returns:
+        The parquet file written (its ``.json`` meta beside it).
+    """
+    scenario = scenario or _full_day()
+    key = cache_key(scenario)
+    target = Path(folder)
+    table, meta = target / f"executions-{key}.parquet", target / f"executions-{key}.json"
+    if not (table.exists() and meta.exists() and _read_verified(table, meta) is not None):
+        _build(scenario, table, meta)
+    return table
 
 
 def _code_fingerprint() -> str:
@@ -170,7 +203,10 @@ def full_day_executions(scenario: Scenario | None = None, *, refresh: bool = Fal
     if not refresh and key in _MEMO:
         return _MEMO[key]
     frame = None
-    if not refresh and table.exists() and meta.exists():
+    shared = shared_cache_dir()
+    if not refresh and shared is not None:  # the class's copy, read-only, verified
+        frame = _read_verified(shared / table.name, shared / meta.name)
+    if frame is None and not refresh and table.exists() and meta.exists():
         frame = _read_verified(table, meta)  # None: damaged or from an older kit
     if frame is None:
         frame = _build(scenario, table, meta)
@@ -183,6 +219,9 @@ def full_day_summary(scenario: Scenario | None = None) -> Summary:
     """The headline figures of the cached full-size replay (builds the cache if needed)."""
     scenario = scenario or _full_day()
     _table, meta = _paths(scenario)
+    shared = shared_cache_dir()
+    if shared is not None and (shared / meta.name).exists():
+        meta = shared / meta.name
     if not meta.exists():
         full_day_executions(scenario)
     recorded = json.loads(meta.read_text())
@@ -483,3 +522,12 @@ def alerts_that_existed(result: Result) -> pd.DataFrame:
         },
     ]
     return pd.DataFrame(rows)
+
+
+if __name__ == "__main__":  # python -m smars_sim.analysis.forensics build-cache DIR
+    import sys
+
+    if len(sys.argv) != 3 or sys.argv[1] != "build-cache":
+        print("usage: python -m smars_sim.analysis.forensics build-cache DIR", file=sys.stderr)
+        raise SystemExit(2)
+    print(build_shared_cache(sys.argv[2]))

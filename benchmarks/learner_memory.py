@@ -1,0 +1,120 @@
+"""Memory of one learner working through notebooks 00 to 04, with a cold cache.
+
+Each notebook runs in its own kernel, as JupyterLab gives each open notebook one, and
+every kernel stays alive to the end (a learner rarely shuts one down). Reported per
+kernel: its peak resident memory (``VmHWM``) and its proportional share at the end
+(``Pss``); the learner's total is the sum of the kernels' PSS, the peak their sum of
+peaks. Run twice: with the learner's own cold cache (notebook 04 replays the full day
+in the learner's kernel) and with the class's shared, read-only cache that the hub
+builds once (``SMARS_SHARED_CACHE``, docs/jupyterhub.md).
+
+    .venv/bin/python benchmarks/learner_memory.py [--json out.json]
+
+Linux only (it reads /proc). Results go to benchmarks/RESULTS.md by hand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import nbformat
+from jupyter_client.manager import KernelManager
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = [
+    ROOT / "course" / f
+    for f in sorted(os.listdir(ROOT / "course"))
+    if f[:2] in {"00", "01", "02", "03", "04"} and f.endswith(".ipynb")
+]
+
+
+def _status(pid: int, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def _pss(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def run(env: dict[str, str]) -> dict[str, object]:
+    kernels = []
+    rows = []
+    old = dict(os.environ)
+    os.environ.update(env)
+    try:
+        for path in NOTEBOOKS:
+            nb = nbformat.read(path, as_version=4)
+            km = KernelManager(kernel_name="python3")
+            km.start_kernel(cwd=str(path.parent), env={**os.environ})
+            client = NotebookClient(nb, km=km, timeout=600, allow_errors=False)
+            with client.setup_kernel(cleanup_kc=False):
+                client.execute(cleanup_kc=False)
+            pid = km.provisioner.process.pid  # type: ignore[union-attr]
+            kernels.append(km)
+            rows.append({"notebook": path.name, "pid": pid, "peak_rss": _status(pid, "VmHWM")})
+        for row in rows:
+            row["pss_end"] = _pss(int(row["pid"]))  # type: ignore[arg-type]
+    finally:
+        for km in kernels:
+            km.shutdown_kernel(now=True)
+        os.environ.clear()
+        os.environ.update(old)
+    return {
+        "kernels": rows,
+        "total_pss_end": sum(int(r["pss_end"]) for r in rows),  # type: ignore[arg-type]
+        "sum_of_peaks": sum(int(r["peak_rss"]) for r in rows),  # type: ignore[arg-type]
+        "notebook_04_peak": max(int(r["peak_rss"]) for r in rows if r["notebook"][:2] == "04"),  # type: ignore[arg-type]
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", help="write the figures here")
+    args = parser.parse_args()
+    out: dict[str, object] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        shared = Path(tmp) / "shared"
+        subprocess.run(
+            [sys.executable, "-m", "smars_sim.analysis.forensics", "build-cache", str(shared)],
+            check=True,
+            cwd=ROOT,
+        )
+        for label, extra in (
+            ("own cold cache", {}),
+            ("shared cache", {"SMARS_SHARED_CACHE": str(shared)}),
+        ):
+            home = Path(tmp) / label.replace(" ", "-")
+            home.mkdir()
+            out[label] = run({"XDG_CACHE_HOME": str(home), **extra})
+    mb = 1024 * 1024
+    for label, figures in out.items():
+        assert isinstance(figures, dict)
+        print(f"== {label}")
+        for row in figures["kernels"]:
+            peak, end = row["peak_rss"] / mb, row["pss_end"] / mb
+            print(f"  {row['notebook']:<28} peak {peak:6.0f} MB   PSS at end {end:6.0f} MB")
+        print(
+            f"  notebook 04 peak {figures['notebook_04_peak'] / mb:.0f} MB; learner total "
+            f"PSS {figures['total_pss_end'] / mb:.0f} MB; "
+            f"sum of peaks {figures['sum_of_peaks'] / mb:.0f} MB"
+        )
+    if args.json:
+        Path(args.json).write_text(json.dumps(out, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
