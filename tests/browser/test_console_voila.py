@@ -40,10 +40,12 @@ def test_console_plays_and_acts(page, voila_console: Server) -> None:
     page.locator(".smars-play").click()
     wait_text(status, lambda t: "LIVE 120×" in t)
     wait_text(header, lambda t: _clock(t) >= "09:31:00", timeout_s=30)
-    text8 = wait_text(row8, lambda t: re.search(r"[1-9][\d.]* orders/s", t) is not None)
+    text8 = wait_text(
+        row8, lambda t: re.search(r"[1-9][\d,]* orders/s \(full size\)", t) is not None
+    )
     assert "running" in text8
     for i in range(1, 8):
-        assert " 0.0 orders/s" in page.locator(f".smars-server-{i}").inner_text()
+        assert " 0 orders/s (full size)" in page.locator(f".smars-server-{i}").inner_text()
     wait_text(pnl, lambda t: "−$" in t)  # the loss shows in the ticker
     assert page.locator(".smars-pnl polyline").count() == 1  # the P&L line is drawn
 
@@ -56,7 +58,7 @@ def test_console_plays_and_acts(page, voila_console: Server) -> None:
 
     # Stop server 8 from its row.
     page.locator(".smars-stop-8").click()
-    wait_text(row8, lambda t: "stopped" in t and " 0.0 orders/s" in t)
+    wait_text(row8, lambda t: "stopped" in t and " 0 orders/s (full size)" in t)
     assert page.locator(".smars-stop-8").is_disabled()
     wait_text(alerts, lambda t: "console: stop server (server 8)" in t)
     assert "running" in page.locator(".smars-server-1").inner_text()
