@@ -21,6 +21,9 @@ SMALL = Scenario.small()
 @pytest.fixture
 def cache(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    # In-process builds keep these tests fast; test_the_cache_is_built_in_a_child_process
+    # covers the child.
+    monkeypatch.setattr(fx, "BUILD_IN_CHILD", False)
     fx._MEMO.clear()
     yield tmp_path / "smars-sim"
     fx._MEMO.clear()
@@ -55,7 +58,7 @@ def test_cache_key_depends_on_the_simulation_code(monkeypatch):
 
 def test_full_day_executions_writes_then_reads_the_cache(cache, small):
     frame = fx.full_day_executions(SMALL)
-    pd.testing.assert_frame_equal(frame, tables.executions(small))
+    pd.testing.assert_frame_equal(frame, fx.compact(tables.executions(small)))
     files = sorted(p.name for p in cache.iterdir())
     key = fx.cache_key(SMALL)
     assert files == [f"executions-{key}.json", f"executions-{key}.parquet"]
@@ -68,6 +71,37 @@ def test_full_day_executions_writes_then_reads_the_cache(cache, small):
     again = fx.full_day_executions(SMALL)  # from disk this time
     assert again is not frame
     pd.testing.assert_frame_equal(again, frame)
+
+
+def test_the_cache_is_built_in_a_child_process(cache, small, monkeypatch):
+    """Issue 16: the kernel never holds the full-size logs; a child replays and writes."""
+    monkeypatch.setattr(fx, "BUILD_IN_CHILD", True)
+    monkeypatch.setattr(fx, "_build", lambda *a: pytest.fail("built in the kernel's process"))
+    frame = fx.full_day_executions(SMALL)
+    pd.testing.assert_frame_equal(frame, fx.compact(tables.executions(small)))
+    assert dict(frame.dtypes.astype(str)) == {
+        "time_ns": "int64",
+        "server": "int8",
+        "child_id": "int32",
+        "parent_id": "int32",
+        "symbol": "category",
+        "side": "category",
+        "price_usd": "float64",
+        "qty": "int32",
+    }
+
+
+def test_a_failed_child_build_is_one_clear_error(cache, monkeypatch):
+    monkeypatch.setattr(fx, "BUILD_IN_CHILD", True)
+    broken = SMALL.with_(seed=3)
+    monkeypatch.setattr(fx.sys, "executable", "/bin/false")
+    with pytest.raises(RuntimeError, match="building the full-day cache failed"):
+        fx.full_day_executions(broken)
+
+
+def test_a_value_too_wide_for_the_compact_table_is_refused():
+    with pytest.raises(OverflowError, match="qty does not fit int32"):
+        fx._narrow("qty", np.array([2**31], dtype=np.int64))
 
 
 def test_a_damaged_cache_file_is_rebuilt(cache, small):
@@ -103,7 +137,7 @@ def test_single_bit_and_byte_flips_in_the_cache_are_rebuilt(cache, small):
         table.write_bytes(bytes(damaged))
         fx._MEMO.clear()
         frame = fx.full_day_executions(SMALL)
-        pd.testing.assert_frame_equal(frame, tables.executions(small))
+        pd.testing.assert_frame_equal(frame, fx.compact(tables.executions(small)))
         assert table.read_bytes() == original
 
 
@@ -114,7 +148,9 @@ def test_a_cache_from_before_the_sha256_is_rebuilt(cache, small):
     del recorded["parquet_sha256"]
     meta.write_text(json.dumps(recorded))
     fx._MEMO.clear()
-    pd.testing.assert_frame_equal(fx.full_day_executions(SMALL), tables.executions(small))
+    pd.testing.assert_frame_equal(
+        fx.full_day_executions(SMALL), fx.compact(tables.executions(small))
+    )
     assert "parquet_sha256" in json.loads(meta.read_text())
     assert fx.full_day_summary(SMALL) == small.summary
 
@@ -193,7 +229,7 @@ def test_a_shared_cache_is_read_and_never_written(cache, small, tmp_path, monkey
     fx._MEMO.clear()
     monkeypatch.setattr(fx, "_build", lambda *a: pytest.fail("replayed despite the shared copy"))
     frame = fx.full_day_executions(SMALL)
-    pd.testing.assert_frame_equal(frame, tables.executions(small))
+    pd.testing.assert_frame_equal(frame, fx.compact(tables.executions(small)))
     assert fx.full_day_summary(SMALL) == small.summary
     assert not (tmp_path / "smars-sim").exists()  # nothing written to the learner's cache
     assert {p.name: p.read_bytes() for p in shared.iterdir()} == before
@@ -208,7 +244,7 @@ def test_a_damaged_shared_cache_is_not_used(cache, small, tmp_path, monkeypatch)
     monkeypatch.setenv(fx.SHARED_CACHE_ENV, str(shared))
     fx._MEMO.clear()
     frame = fx.full_day_executions(SMALL)  # replays into the learner's own cache instead
-    pd.testing.assert_frame_equal(frame, tables.executions(small))
+    pd.testing.assert_frame_equal(frame, fx.compact(tables.executions(small)))
     assert (tmp_path / "smars-sim").is_dir()
     assert built.read_bytes() == bytes(data)  # the shared copy is left as it was
 

@@ -15,6 +15,9 @@ import contextlib
 import hashlib
 import json
 import os
+import pickle
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -33,6 +36,7 @@ if TYPE_CHECKING:
     from ..core.scenario import Scenario
 
 __all__ = [
+    "COMPACT_DTYPES",
     "METRICS",
     "SHARED_CACHE_ENV",
     "Metric",
@@ -41,6 +45,7 @@ __all__ = [
     "busy_since",
     "cache_dir",
     "cache_key",
+    "compact",
     "executions_per_minute",
     "first_fire",
     "full_day_executions",
@@ -49,8 +54,17 @@ __all__ = [
     "shared_cache_dir",
 ]
 
-#: Bump when the cached table's layout changes.
-FORMAT_VERSION = "1"
+#: Bump when the cached table's layout changes (2: compact integer columns).
+FORMAT_VERSION = "2"
+#: The full-day table's narrower integer columns. Its other columns keep the
+#: dtypes of ``tables.executions``. At full size the table has about four million
+#: rows: these save a third of its memory, and every value fits (checked when built).
+COMPACT_DTYPES: dict[str, str] = {
+    "server": "int8",
+    "child_id": "int32",
+    "parent_id": "int32",
+    "qty": "int32",
+}
 #: The layers whose source decides the replay's output (the presentation layers above
 #: them cannot change an execution, so editing them keeps the cache).
 _SIMULATION_LAYERS = ("core", "fixes")
@@ -125,16 +139,41 @@ def _paths(scenario: Scenario) -> tuple[Path, Path]:
     return folder / f"executions-{key}.parquet", folder / f"executions-{key}.json"
 
 
-def _build(scenario: Scenario, table: Path, meta: Path) -> pd.DataFrame:
+def compact(frame: pd.DataFrame) -> pd.DataFrame:
+    """An executions table with the full-day cache's column types (:data:`COMPACT_DTYPES`)."""
+    return frame.astype(COMPACT_DTYPES)
+
+
+def _narrow(name: str, values: np.ndarray) -> np.ndarray:
+    dtype = np.dtype(COMPACT_DTYPES[name])
+    info = np.iinfo(dtype)
+    if len(values) and (values.min() < info.min or values.max() > info.max):
+        raise OverflowError(f"{name} does not fit {dtype}: widen COMPACT_DTYPES")
+    return values.astype(dtype)
+
+
+def _build(scenario: Scenario, table: Path, meta: Path) -> None:
+    """Replay ``scenario`` and write its executions (compact) and summary to the cache."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     from ..fixes import replay
 
     result = replay(scenario)
-    frame = tables.executions(result)
     summary = result.summary.as_dict()
-    del result
+    columns = tables.execution_columns(result)
+    del result  # the logs are the largest thing in memory: let them go before writing
+    arrays = {}
+    for name in list(columns):  # column by column, freeing each wide one as it goes
+        values = columns.pop(name)
+        if name in COMPACT_DTYPES:
+            values = _narrow(name, np.asarray(values))
+        arrays[name] = pa.array(values)
+        del values
     table.parent.mkdir(parents=True, exist_ok=True)
     tmp = table.with_name(f"{table.name}.{os.getpid()}.partial")
-    frame.to_parquet(tmp, index=False)
+    pq.write_table(pa.table(arrays), tmp)
+    del arrays
     # The meta records the file's sha256: a later read checks every byte, not just
     # the row count (a flipped bit can keep the count and change a price).
     summary[_SHA256] = hashlib.sha256(tmp.read_bytes()).hexdigest()
@@ -143,7 +182,29 @@ def _build(scenario: Scenario, table: Path, meta: Path) -> pd.DataFrame:
     tmp_meta.write_text(json.dumps(summary, indent=1, sort_keys=True))
     os.replace(tmp_meta, meta)
     _prune(table.parent, keep={table.name, meta.name})
-    return frame
+
+
+#: Build the cache in a child process (not under Pyodide, which has none). The
+#: learner's kernel then never holds the full-size replay's logs: its peak is the
+#: table it reads, and the replay's memory is returned when the child exits.
+BUILD_IN_CHILD = sys.platform != "emscripten"
+
+
+def _build_elsewhere(scenario: Scenario, table: Path, meta: Path) -> None:
+    """Run :func:`_build` in a child Python; raise ``RuntimeError`` if it fails."""
+    if not BUILD_IN_CHILD:
+        _build(scenario, table, meta)
+        return
+    job = pickle.dumps((scenario, str(table), str(meta)))
+    done = subprocess.run(
+        [sys.executable, "-m", "smars_sim.analysis.forensics", "build-from-stdin"],
+        input=job,
+        capture_output=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        last = (done.stderr.decode(errors="replace").strip().splitlines() or ["no output"])[-1]
+        raise RuntimeError(f"building the full-day cache failed: {last}")
 
 
 def _prune(folder: Path, keep: set[str], newest: int = 2) -> None:
@@ -166,17 +227,23 @@ _SHA256 = "parquet_sha256"
 
 def _read_verified(table: Path, meta: Path) -> pd.DataFrame | None:
     """The cached table if its bytes match the sha256 and row count in the meta, else None."""
-    import io
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
     try:
         recorded = json.loads(meta.read_text())
-        data = table.read_bytes()
+        data = table.read_bytes()  # the compressed file (tens of MB): hash what is parsed
         if hashlib.sha256(data).hexdigest() != recorded[_SHA256]:
             return None
-        frame = pd.read_parquet(io.BytesIO(data))
+        arrow = pq.read_table(pa.BufferReader(data))
+        del data
+        # One block per column and each Arrow buffer freed as it is converted: the
+        # table is never held twice.
+        frame = arrow.to_pandas(split_blocks=True, self_destruct=True)
+        del arrow
         if len(frame) != recorded["executions"]:
             return None
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, pa.ArrowException):
         return None
     return frame
 
@@ -195,7 +262,8 @@ def full_day_executions(scenario: Scenario | None = None, *, refresh: bool = Fal
 
     Returns:
         Columns ``time_ns``, ``server``, ``child_id``, ``parent_id``, ``symbol``,
-        ``side``, ``price_usd``, ``qty`` (see ``smars_sim.analysis.tables.executions``).
+        ``side``, ``price_usd``, ``qty`` (see ``smars_sim.analysis.tables.executions``),
+        with the narrower integer types of :data:`COMPACT_DTYPES`.
     """
     scenario = scenario or _full_day()
     table, meta = _paths(scenario)
@@ -209,7 +277,11 @@ def full_day_executions(scenario: Scenario | None = None, *, refresh: bool = Fal
     if frame is None and not refresh and table.exists() and meta.exists():
         frame = _read_verified(table, meta)  # None: damaged or from an older kit
     if frame is None:
-        frame = _build(scenario, table, meta)
+        _MEMO.clear()  # a previous table goes before the new one is built
+        _build_elsewhere(scenario, table, meta)
+        frame = _read_verified(table, meta)
+        if frame is None:
+            raise RuntimeError(f"the full-day cache just built at {table} does not verify")
     _MEMO.clear()
     _MEMO[key] = frame
     return frame
@@ -524,10 +596,17 @@ def alerts_that_existed(result: Result) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-if __name__ == "__main__":  # python -m smars_sim.analysis.forensics build-cache DIR
-    import sys
+def _main(argv: list[str]) -> int:
+    if len(argv) == 2 and argv[0] == "build-cache":
+        print(build_shared_cache(argv[1]))
+        return 0
+    if argv == ["build-from-stdin"]:  # the kernel's own cache (see _build_elsewhere)
+        scenario, table, meta = pickle.loads(sys.stdin.buffer.read())  # from our parent
+        _build(scenario, Path(table), Path(meta))
+        return 0
+    print("usage: python -m smars_sim.analysis.forensics build-cache DIR", file=sys.stderr)
+    return 2
 
-    if len(sys.argv) != 3 or sys.argv[1] != "build-cache":
-        print("usage: python -m smars_sim.analysis.forensics build-cache DIR", file=sys.stderr)
-        raise SystemExit(2)
-    print(build_shared_cache(sys.argv[2]))
+
+if __name__ == "__main__":
+    raise SystemExit(_main(sys.argv[1:]))

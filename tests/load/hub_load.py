@@ -233,6 +233,8 @@ class Learner:
     name: str
     ok: bool = False
     error: str = ""
+    #: Where this learner is (printed as it changes, and on the deadline).
+    stage: str = "not started"
     login_s: float = 0.0
     server_ready_s: float = 0.0
     first_replay_s: float = 0.0  # from the start of the login to the replay's output
@@ -255,6 +257,17 @@ class Learner:
     #: The first line the learner's check printed, and whether it said "not recorded".
     board_check: str = ""
     board_not_recorded: bool = False
+
+
+_T0 = time.monotonic()
+
+
+def progress(learner: Learner | None, stage: str) -> None:
+    """Note a step on stderr with the time since the start: a stuck run shows where."""
+    if learner is not None:
+        learner.stage = stage
+    who = f"{learner.name}: " if learner is not None else ""
+    print(f"[{time.monotonic() - _T0:6.1f} s] {who}{stage}", file=sys.stderr, flush=True)
 
 
 def try_login(base: str, name: str, password: str) -> int:
@@ -302,6 +315,9 @@ class Hub:
             server = (user.get("servers") or {}).get("")
             if server and server.get("ready"):
                 return
+            if not server and not user.get("pending"):
+                # The hub gave up on the spawn: say so now rather than at the deadline.
+                raise RuntimeError(f"{name}'s server failed to start (see the hub's log)")
             time.sleep(0.5)
         raise TimeoutError(f"{name}'s server not ready after {timeout} s")
 
@@ -402,10 +418,13 @@ async def learner_session(
     t0 = time.monotonic()
     name = learner.name
     try:
+        progress(learner, "logging in")
         await asyncio.to_thread(login, base, name, password)
+        progress(learner, "starting the server")
         learner.login_s = time.monotonic() - t0
         await asyncio.to_thread(hub.start_server, name, timeout)
         learner.server_ready_s = time.monotonic() - t0
+        progress(learner, "starting a kernel")
         token = await asyncio.to_thread(hub.user_token, name)
         headers = {"Authorization": f"token {token}"}
 
@@ -428,8 +447,10 @@ async def learner_session(
             request_timeout=180,
             ca_certs=CA_CERT.get("path"),
         )
+        progress(learner, "connecting to the kernel")
         ws = await websocket_connect(request)
         try:
+            progress(learner, "replaying")
             out = await run_code(ws, REPLAY, timeout)
             learner.first_replay_s = time.monotonic() - t0
             line = next(x for x in out.splitlines() if x.startswith("REPLAY "))
@@ -443,10 +464,12 @@ async def learner_session(
             await run_code(ws, "import os; os.chdir(os.path.expanduser('~/course'))", timeout)
             seen: dict[str, float] = {}
             for source in cells:
+                progress(learner, f"running cell {learner.notebook_cells + 1} of {len(cells)}")
                 await run_code(ws, source, timeout, seen)
                 learner.notebook_cells += 1
             learner.notebook_done_s = time.monotonic() - t0
             # A check, as the learner runs it: it posts to the class board service.
+            progress(learner, "running a check (class board)")
             out = await run_code(ws, BOARD_CHECK, timeout)
             learner.board_check = (out.strip().splitlines() or [""])[0][:100]
             learner.board_not_recorded = "not recorded" in out
@@ -455,8 +478,10 @@ async def learner_session(
         finally:
             ws.close()
         learner.ok = True
+        progress(learner, "done")
     except Exception as exc:  # reported per learner; the run goes on
         learner.error = f"{type(exc).__name__}: {exc}"
+        progress(learner, f"failed while {learner.stage}: {learner.error}")
 
 
 def _cmdline(pid: int) -> str:
@@ -722,8 +747,19 @@ def main() -> int:
             start_new_session=True,
         )
 
+    # The watchdog and the main thread must not clean up at once (two userdel runs
+    # fight over /etc/passwd's lock): whoever takes this first does it.
+    cleanup = threading.Lock()
+
     def on_deadline() -> None:
+        if not cleanup.acquire(blocking=False):
+            return  # the main thread is already cleaning up, and will finish
         print(f"deadline of {args.deadline} s reached: stopping", file=sys.stderr, flush=True)
+        for lr in learners:
+            print(f"  {lr.name}: {lr.stage}  {lr.error}", file=sys.stderr, flush=True)
+        with contextlib.suppress(OSError):
+            tail = log_path.read_text(errors="replace")[-4000:]
+            print("end of the hub's log:\n" + tail, file=sys.stderr, flush=True)
         stop_hub()
         remove_system_users(system_users)
         shutil.rmtree(homes, ignore_errors=True)
@@ -812,40 +848,47 @@ def main() -> int:
         }
         missing_targets: list[str] = []
 
+        async def probe_one(i: int, lr: Learner) -> None:
+            other = learners[(i + 1) % len(learners)]
+            other_home = homes / (SYSTEM_PREFIX + other.name)
+            targets = {
+                "other_home_list": [str(other_home), "list"],
+                "other_home_notebook": [
+                    str(other_home / "course" / Path(notebook).name),
+                    "open",
+                ],
+                "cookie_secret": [str(cookie_secret), "open"],
+                "hub_database": [str(state / "jupyterhub.sqlite"), "open"],
+                "tls_key": [str(key), "open"],
+                "hub_environ": [f"/proc/{proc.pid}/environ", "open"],
+                "proxy_environ": [f"/proc/{proxy}/environ", "open"],
+                "other_server_environ": [
+                    f"/proc/{server_pid(proc.pid, other.name)}/environ",
+                    "open",
+                ],
+            }
+            spid = server_pid(proc.pid, lr.name)
+            with contextlib.suppress(OSError):
+                lr.server_uid = Path(f"/proc/{spid}").stat().st_uid if spid else -1
+            lr.server_allow_root = "--allow-root" in _cmdline(spid)
+            missing_targets.extend(
+                f"{lr.name}: {k} {v[0]}" for k, v in targets.items() if not Path(v[0]).exists()
+            )
+            try:
+                progress(lr, "probing what this learner can read")
+                await probe(base, lr, *kernels[lr.name], targets, hub_secrets, 120)
+                progress(lr, "probed")
+            except Exception as exc:
+                lr.ok = False
+                lr.error = f"probe: {type(exc).__name__}: {exc}"
+                progress(lr, f"probe failed: {lr.error}")
+
         async def probes() -> None:
-            for i, lr in enumerate(learners):
-                other = learners[(i + 1) % len(learners)]
-                if lr.name not in kernels:
-                    continue
-                other_home = homes / (SYSTEM_PREFIX + other.name)
-                targets = {
-                    "other_home_list": [str(other_home), "list"],
-                    "other_home_notebook": [
-                        str(other_home / "course" / Path(notebook).name),
-                        "open",
-                    ],
-                    "cookie_secret": [str(cookie_secret), "open"],
-                    "hub_database": [str(state / "jupyterhub.sqlite"), "open"],
-                    "tls_key": [str(key), "open"],
-                    "hub_environ": [f"/proc/{proc.pid}/environ", "open"],
-                    "proxy_environ": [f"/proc/{proxy}/environ", "open"],
-                    "other_server_environ": [
-                        f"/proc/{server_pid(proc.pid, other.name)}/environ",
-                        "open",
-                    ],
-                }
-                spid = server_pid(proc.pid, lr.name)
-                with contextlib.suppress(OSError):
-                    lr.server_uid = Path(f"/proc/{spid}").stat().st_uid if spid else -1
-                lr.server_allow_root = "--allow-root" in _cmdline(spid)
-                missing_targets.extend(
-                    f"{lr.name}: {k} {v[0]}" for k, v in targets.items() if not Path(v[0]).exists()
-                )
-                try:
-                    await probe(base, lr, *kernels[lr.name], targets, hub_secrets, 120)
-                except Exception as exc:
-                    lr.ok = False
-                    lr.error = f"probe: {type(exc).__name__}: {exc}"
+            # All at once, as the learners worked: one slow kernel must not make the
+            # others wait out their time limits in turn.
+            await asyncio.gather(
+                *(probe_one(i, lr) for i, lr in enumerate(learners) if lr.name in kernels)
+            )
 
         asyncio.run(probes())
         board = class_board(hub, base, board_dir, learners, {k: v[1] for k, v in kernels.items()})
@@ -912,6 +955,8 @@ def main() -> int:
             "hub_log_tail": log_path.read_text(errors="replace")[-HUB_LOG_TAIL:],
         }
     finally:
+        if not cleanup.acquire(blocking=False):
+            time.sleep(3600)  # the watchdog is cleaning up and ends the process
         sampler.stop()
         stop_hub()
         result["system_users_removed"] = len(remove_system_users(system_users))

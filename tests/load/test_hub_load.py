@@ -62,7 +62,7 @@ def test_ten_learners_replay_and_run_a_notebook_at_once(tmp_path: Path) -> None:
         env={**os.environ, "PYTHON": sys.executable},
     )
     print(proc.stdout[-4000:])
-    assert out.exists(), proc.stderr[-4000:]
+    assert out.exists(), proc.stderr[-8000:]
     figures = json.loads(out.read_text())
     failed = [(lr["name"], lr["error"]) for lr in figures.get("per_learner", []) if not lr["ok"]]
     # On a failure, the end of the hub's log (the learners' servers log there too) is
