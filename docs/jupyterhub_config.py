@@ -250,8 +250,9 @@ c.Spawner.args = [
 c.Spawner.environment = {"SMARS_HUB_STATE": str(state)}
 
 # --------------------------------------------------- the class's shared cache
-# Notebook 04 reads the full-size execution log. Built in each learner's kernel it
-# costs that learner about 1 GB for a moment; built once here, before anyone logs in,
+# Notebook 04 reads the full-size execution log. Built for each learner it costs
+# that learner a full-size replay (in a child of their kernel); built once here,
+# before anyone logs in,
 # every learner reads the same verified read-only file (smars_sim.analysis.forensics,
 # SMARS_SHARED_CACHE). Root owns it; learners may read it and nothing else.
 # SMARS_HUB_SHARED_CACHE=off builds nothing (each learner then builds their own).
@@ -262,15 +263,25 @@ if shared_cache != "off":
         refuse(f"SMARS_HUB_SHARED_CACHE {shared_cache!r} is inside the hub state or the homes")
     cache_path.mkdir(parents=True, exist_ok=True)
     os.chmod(cache_path, 0o755)
-    built = subprocess.run(
-        [sys.executable, "-m", "smars_sim.analysis.forensics", "build-cache", str(cache_path)],
-        capture_output=True,
-        text=True,
-        timeout=600,  # a full-size replay: tens of seconds on two cores
-        check=False,
-    )
-    if built.returncode != 0:  # the class still works: each learner builds their own
-        print(f"jupyterhub_config.py: shared cache not built ({built.stderr.strip()[-200:]})")
+    # Two things every learner would otherwise make in their own kernel: the full-day
+    # log, and the chart widget's offline JavaScript bundle (smars_sim.viz.offline:
+    # made in a kernel, it keeps about 95 MB of that kernel's memory).
+    failed = []
+    for builder in (
+        ["smars_sim.analysis.forensics", "build-cache"],  # a full-size replay: tens of s
+        ["smars_sim.viz.offline", "build"],
+    ):
+        built = subprocess.run(
+            [sys.executable, "-m", *builder, str(cache_path)],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        if built.returncode != 0:
+            failed.append(f"{builder[0]}: {built.stderr.strip()[-200:]}")
+    if failed:  # the class still works: each learner builds their own
+        print(f"jupyterhub_config.py: shared cache not built ({'; '.join(failed)})")
     else:
         for item in cache_path.iterdir():
             os.chmod(item, 0o644)

@@ -99,6 +99,21 @@ def test_a_failed_child_build_is_one_clear_error(cache, monkeypatch):
         fx.full_day_executions(broken)
 
 
+def test_only_the_columns_asked_for_are_read(cache, small):
+    whole = fx.full_day_executions(SMALL)
+    some = fx.full_day_executions(SMALL, columns=["time_ns", "server", "qty"])
+    assert list(some.columns) == ["time_ns", "server", "qty"]
+    pd.testing.assert_frame_equal(some, whole[["time_ns", "server", "qty"]])
+    assert fx.full_day_executions(SMALL, columns=("time_ns", "server", "qty")) is some
+    assert tuple(whole.columns) == fx.EXECUTION_COLUMNS
+
+
+@pytest.mark.parametrize("columns", [["price"], [], ["qty", "nope"]])
+def test_unknown_columns_are_named(cache, columns):
+    with pytest.raises(ValueError, match=r"choose one or more of time_ns, server"):
+        fx.full_day_executions(SMALL, columns=columns)
+
+
 def test_a_value_too_wide_for_the_compact_table_is_refused():
     with pytest.raises(OverflowError, match="qty does not fit int32"):
         fx._narrow("qty", np.array([2**31], dtype=np.int64))

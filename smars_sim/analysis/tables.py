@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from ..core.result import Result
 
 __all__ = [
+    "EXECUTION_COLUMNS",
     "actions",
     "alerts",
     "child_orders",
@@ -132,6 +133,19 @@ def _field_view(flat, fields: tuple[str, ...], name: str) -> np.ndarray:
     return data.reshape(-1, len(fields))[:, fields.index(name)]
 
 
+#: The executions table's columns, in order.
+EXECUTION_COLUMNS = (
+    "time_ns",
+    "server",
+    "child_id",
+    "parent_id",
+    "symbol",
+    "side",
+    "price_usd",
+    "qty",
+)
+
+
 def execution_columns(result: Result) -> dict[str, np.ndarray | pd.Categorical]:
     """The executions table's columns, built without copying the whole logs.
 
@@ -145,7 +159,7 @@ def execution_columns(result: Result) -> dict[str, np.ndarray | pd.Categorical]:
     order_id = _field_view(result.journal, EXEC_FIELDS, "order_id")
     # A child's id is its row number + 1.
     parents = _field_view(result.children, CHILD_FIELDS, "parent_id")[order_id - 1]
-    return {
+    columns: dict[str, np.ndarray | pd.Categorical] = {
         "time_ns": _field_view(result.journal, EXEC_FIELDS, "time").copy(),
         "server": server[parents],
         "child_id": order_id.copy(),
@@ -157,6 +171,8 @@ def execution_columns(result: Result) -> dict[str, np.ndarray | pd.Categorical]:
         "price_usd": _field_view(result.journal, EXEC_FIELDS, "price") / 100.0,
         "qty": _field_view(result.journal, EXEC_FIELDS, "qty").copy(),
     }
+    assert tuple(columns) == EXECUTION_COLUMNS
+    return columns
 
 
 @_per_result

@@ -3,7 +3,7 @@
 A panel is a widget tree plus a plain-text :meth:`Panel.describe` of its state, so a
 notebook cell (and the tests) can click a button or move a slider and print what
 changed, without a browser. Charts are altair ``JupyterChart`` widgets in offline mode
-(the JavaScript comes from ``vl-convert``, never from a CDN).
+(the JavaScript is a local bundle, never from a CDN: ``viz.offline``).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import altair as alt
 import ipywidgets as W
 import pandas as pd
 
+from ..viz.offline import enable_offline_charts
 from .text import html_table, text_table
 
 __all__ = [
@@ -49,7 +50,7 @@ def md(text: str) -> Any:
 
 def chart_widget(chart: alt.TopLevelMixin) -> alt.JupyterChart:
     """An interactive chart widget whose JavaScript is bundled locally (no CDN)."""
-    alt.JupyterChart.enable_offline(True)
+    enable_offline_charts()
     return alt.JupyterChart(cast(Any, chart))
 
 
