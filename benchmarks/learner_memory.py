@@ -69,6 +69,7 @@ class TreePeak:
 
     def __init__(self) -> None:
         self.peak = 0
+        self.peak_pss = 0
         self.pid = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -77,13 +78,15 @@ class TreePeak:
         while not self._stop.wait(0.05):
             if not self.pid:
                 continue
-            total = 0
+            total = pss = 0
             for p in _tree(self.pid):
                 try:
                     total += _status(p, "VmRSS")
+                    pss += _pss(p)
                 except OSError:
                     continue
             self.peak = max(self.peak, total)
+            self.peak_pss = max(self.peak_pss, pss)
 
     def __enter__(self) -> TreePeak:
         self._thread.start()
@@ -119,6 +122,9 @@ def run(env: dict[str, str]) -> dict[str, object]:
                     # The kernel plus any process it started (the cache's builder),
                     # summed at each sample: what the learner held at once.
                     "peak_with_children": max(tree.peak, _status(pid, "VmHWM")),
+                    # The same, as proportional set size: shared library pages are
+                    # split among the processes that map them (other kernels here).
+                    "peak_pss_with_children": tree.peak_pss,
                 }
             )
         for row in rows:
@@ -148,11 +154,12 @@ def main() -> int:
     out: dict[str, object] = {}
     with tempfile.TemporaryDirectory() as tmp:
         shared = Path(tmp) / "shared"
-        subprocess.run(
-            [sys.executable, "-m", "smars_sim.analysis.forensics", "build-cache", str(shared)],
-            check=True,
-            cwd=ROOT,
-        )
+        # What the hub recipe builds at start (docs/jupyterhub_config.py).
+        for builder in (
+            ["smars_sim.analysis.forensics", "build-cache"],
+            ["smars_sim.viz.offline", "build"],
+        ):
+            subprocess.run([sys.executable, "-m", *builder, str(shared)], check=True, cwd=ROOT)
         for label, extra in (
             ("own cold cache", {}),
             ("shared cache", {"SMARS_SHARED_CACHE": str(shared)}),
@@ -167,9 +174,10 @@ def main() -> int:
         for row in figures["kernels"]:
             peak, end = row["peak_rss"] / mb, row["pss_end"] / mb
             tree = row["peak_with_children"] / mb
+            tree_pss = row["peak_pss_with_children"] / mb
             print(
                 f"  {row['notebook']:<28} peak {peak:6.0f} MB   with its children {tree:6.0f} MB"
-                f"   PSS at end {end:6.0f} MB"
+                f" (PSS {tree_pss:6.0f} MB)   PSS at end {end:6.0f} MB"
             )
         print(
             f"  notebook 04 peak {figures['notebook_04_peak'] / mb:.0f} MB (with its children "

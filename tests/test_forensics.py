@@ -114,6 +114,22 @@ def test_unknown_columns_are_named(cache, columns):
         fx.full_day_executions(SMALL, columns=columns)
 
 
+def test_the_cache_written_a_slice_at_a_time_equals_the_table(cache, small, monkeypatch):
+    monkeypatch.setattr(fx, "_ROW_GROUP", 7)  # many row groups, the last one short
+    frame = fx.full_day_executions(SMALL)
+    pd.testing.assert_frame_equal(frame, fx.compact(tables.executions(small)))
+
+
+def test_a_failed_write_leaves_no_partial_file(cache, monkeypatch):
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(fx.tables, "execution_columns", full_disk)
+    with pytest.raises(OSError, match="No space"):
+        fx.full_day_executions(SMALL.with_(seed=5))
+    assert not list(cache.glob("*.partial")) and not list(cache.glob("*.parquet"))
+
+
 def test_a_value_too_wide_for_the_compact_table_is_refused():
     with pytest.raises(OverflowError, match="qty does not fit int32"):
         fx._narrow("qty", np.array([2**31], dtype=np.int64))

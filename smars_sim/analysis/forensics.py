@@ -162,19 +162,35 @@ def _build(scenario: Scenario, table: Path, meta: Path) -> None:
 
     result = replay(scenario)
     summary = result.summary.as_dict()
-    columns = tables.execution_columns(result)
-    del result  # the logs are the largest thing in memory: let them go before writing
-    arrays = {}
-    for name in list(columns):  # column by column, freeing each wide one as it goes
-        values = columns.pop(name)
-        if name in COMPACT_DTYPES:
-            values = _narrow(name, np.asarray(values))
-        arrays[name] = pa.array(values)
-        del values
     table.parent.mkdir(parents=True, exist_ok=True)
     tmp = table.with_name(f"{table.name}.{os.getpid()}.partial")
-    pq.write_table(pa.table(arrays), tmp)
-    del arrays
+    # A slice of rows at a time (one row group each): the full-size replay's logs are
+    # the largest thing in memory, and the table is never built whole beside them.
+    rows = summary["executions"]
+    writer: pq.ParquetWriter | None = None
+    try:
+        for start in range(0, max(rows, 1), _ROW_GROUP):
+            columns = tables.execution_columns(result, slice(start, start + _ROW_GROUP))
+            arrays = {
+                name: pa.array(
+                    _narrow(name, np.asarray(values)) if name in COMPACT_DTYPES else values
+                )
+                for name, values in columns.items()
+            }
+            del columns
+            group = pa.table(arrays)
+            if writer is None:
+                writer = pq.ParquetWriter(tmp, group.schema)
+            writer.write_table(group)
+            del arrays, group
+    except BaseException:
+        if writer is not None:
+            writer.close()
+        tmp.unlink(missing_ok=True)  # nothing half-written is left behind
+        raise
+    if writer is not None:
+        writer.close()
+    del result
     # The meta records the file's sha256: a later read checks every byte, not just
     # the row count (a flipped bit can keep the count and change a price).
     summary[_SHA256] = hashlib.sha256(tmp.read_bytes()).hexdigest()
@@ -184,6 +200,9 @@ def _build(scenario: Scenario, table: Path, meta: Path) -> None:
     os.replace(tmp_meta, meta)
     _prune(table.parent, keep={table.name, meta.name})
 
+
+#: Rows per row group of the cached file (and per slice written at a time).
+_ROW_GROUP = 500_000
 
 #: Build the cache in a child process (not under Pyodide, which has none). The
 #: learner's kernel then never holds the full-size replay's logs: its peak is the

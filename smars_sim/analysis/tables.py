@@ -146,7 +146,9 @@ EXECUTION_COLUMNS = (
 )
 
 
-def execution_columns(result: Result) -> dict[str, np.ndarray | pd.Categorical]:
+def execution_columns(
+    result: Result, rows: slice | None = None
+) -> dict[str, np.ndarray | pd.Categorical]:
     """The executions table's columns, built without copying the whole logs.
 
     A full-size replay logs millions of child orders and executions; copying every
@@ -154,13 +156,23 @@ def execution_columns(result: Result) -> dict[str, np.ndarray | pd.Categorical]:
     learner's memory. Here only the columns the table keeps are materialised, each
     once. :func:`executions` and the full-day cache (``analysis.forensics``) both use
     this: one definition of an execution row.
+
+    Args:
+        result: A finished replay.
+        rows: Only these executions (default: all); the cache writes the full-size
+            log a slice at a time.
     """
+    rows = rows or slice(None)
     server, symbol, side = _parent_lookup(result)
-    order_id = _field_view(result.journal, EXEC_FIELDS, "order_id")
+
+    def field(name: str) -> np.ndarray:
+        return _field_view(result.journal, EXEC_FIELDS, name)[rows]
+
+    order_id = field("order_id")
     # A child's id is its row number + 1.
     parents = _field_view(result.children, CHILD_FIELDS, "parent_id")[order_id - 1]
     columns: dict[str, np.ndarray | pd.Categorical] = {
-        "time_ns": _field_view(result.journal, EXEC_FIELDS, "time").copy(),
+        "time_ns": field("time").copy(),
         "server": server[parents],
         "child_id": order_id.copy(),
         "parent_id": parents,
@@ -168,8 +180,8 @@ def execution_columns(result: Result) -> dict[str, np.ndarray | pd.Categorical]:
         "side": pd.Categorical.from_codes(
             (side[parents] < 0).astype(np.int8), categories=["buy", "sell"]
         ),
-        "price_usd": _field_view(result.journal, EXEC_FIELDS, "price") / 100.0,
-        "qty": _field_view(result.journal, EXEC_FIELDS, "qty").copy(),
+        "price_usd": field("price") / 100.0,
+        "qty": field("qty").copy(),
     }
     assert tuple(columns) == EXECUTION_COLUMNS
     return columns
