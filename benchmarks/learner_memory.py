@@ -10,7 +10,7 @@ builds once (``SMARS_SHARED_CACHE``, docs/jupyterhub.md).
 
     .venv/bin/python benchmarks/learner_memory.py [--json out.json]
 
-Linux only (it reads /proc). Results go to benchmarks/RESULTS.md by hand.
+Linux only (it reads /proc). Results go to docs/jupyterhub.md by hand.
 """
 
 from __future__ import annotations
