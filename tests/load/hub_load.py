@@ -422,7 +422,9 @@ async def learner_session(
         await asyncio.to_thread(login, base, name, password)
         progress(learner, "starting the server")
         learner.login_s = time.monotonic() - t0
-        await asyncio.to_thread(hub.start_server, name, timeout)
+        # A server not up in 3 minutes is stuck, not slow (they take 10-40 s here): say
+        # so while the run still has time to report, instead of at its deadline.
+        await asyncio.to_thread(hub.start_server, name, min(timeout, 180.0))
         learner.server_ready_s = time.monotonic() - t0
         progress(learner, "starting a kernel")
         token = await asyncio.to_thread(hub.user_token, name)
