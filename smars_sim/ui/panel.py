@@ -14,7 +14,7 @@ import altair as alt
 import ipywidgets as W
 import pandas as pd
 
-from .text import html_table, text_table
+from .text import html_table, table, text_table
 
 __all__ = [
     "SETUP_HELP",
@@ -24,6 +24,7 @@ __all__ = [
     "html_table",
     "md",
     "show",
+    "table",
     "text_table",
 ]
 
