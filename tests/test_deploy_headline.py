@@ -7,7 +7,7 @@ import pytest
 from smars_sim.fixes.contrasts import RELEASES
 from smars_sim.ui.fix_models import RLP_RELEASE, DeployLabModel
 
-BAD = [r for r in RELEASES if r != RLP_RELEASE][0]
+BAD = next(r for r in RELEASES if r != RLP_RELEASE)
 
 
 @pytest.fixture(scope="module")

@@ -15,9 +15,10 @@ a hidden ``ipywidgets.Play`` ticking in the browser, as in the console; a notebo
 cell (or a test) drives the same model deterministically with :meth:`GameDay.advance`
 and the buttons' ``click()``.
 
-The exercise follows the Wheel of Misfortune and game-day practice of
-``shared/reference/industry-practice.md`` §5: a time box, visible state that changes
-with each action, a score, and a debrief about the system, not the person.
+The exercise follows the Wheel of Misfortune and game-day practice that notebook 10
+cites (the Google SRE workbook, dastergon/wheel-of-misfortune, Gremlin's glossary): a
+time box, visible state that changes with each action, a score, and a debrief about
+the system, not the person.
 """
 
 from __future__ import annotations
