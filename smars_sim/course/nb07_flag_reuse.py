@@ -6,12 +6,13 @@ key and the old one tombstoned, and the stale-flag report.
 
 from __future__ import annotations
 
+from ..analysis.fix_outcomes import timeline_rows
 from ..analysis.fix_tables import evaluation_row
 from ..core.builds import FLAG
 from ..fixes import flag_registry
 from ..ui.fix_panels import FlagReplay
 from ..ui.flag_panels import FlagConsole, StaleFlagReport
-from ..ui.panel import md, text_table
+from ..ui.panel import md, table, text_table
 
 __all__ = [
     "FLAG",
@@ -21,5 +22,7 @@ __all__ = [
     "evaluation_row",
     "flag_registry",
     "md",
+    "table",
     "text_table",
+    "timeline_rows",
 ]

@@ -10,13 +10,14 @@ from ..analysis.fix_outcomes import timeline_rows
 from ..core.record import figure
 from ..fixes import verified_deploy
 from ..ui.deploy_panels import CanaryJudge, DeployLab
-from ..ui.panel import md, text_table
+from ..ui.panel import md, table, text_table
 
 __all__ = [
     "CanaryJudge",
     "DeployLab",
     "figure",
     "md",
+    "table",
     "text_table",
     "timeline_rows",
     "verified_deploy",

@@ -11,7 +11,7 @@ from ..analysis.runs import day
 from ..core.record import figure
 from ..ui.fix_panels import reconciliation_view
 from ..ui.kill_panels import ExchangeView, KillDrill, KillSwitchLab
-from ..ui.panel import md, text_table
+from ..ui.panel import md, table, text_table
 
 __all__ = [
     "ExchangeView",
@@ -22,6 +22,7 @@ __all__ = [
     "figure",
     "md",
     "reconciliation_view",
+    "table",
     "text_table",
     "timeline_rows",
 ]

@@ -8,7 +8,7 @@ from __future__ import annotations
 from ..analysis.fix_tables import single_layer_rows, what_if_rows, what_if_table
 from ..ui.fix_panels import SwissCheese
 from ..ui.gameday import GameDay, record_line
-from ..ui.panel import md, show, text_table
+from ..ui.panel import md, show, table, text_table
 from ..viz.fix_charts import fix_heatmap
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "record_line",
     "show",
     "single_layer_rows",
+    "table",
     "text_table",
     "what_if_rows",
     "what_if_table",

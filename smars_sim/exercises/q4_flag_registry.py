@@ -16,6 +16,7 @@ A refusal is a ``ValueError`` (or a subclass) whose message names the key.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator, MutableMapping
 from typing import TYPE_CHECKING, Any
 
@@ -51,9 +52,45 @@ def _do(reg: Any, method: str, *args: Any) -> Any:
             raise
         raise AssertionError(
             f"{_show(method, args)} was refused ({str(err.exc)[:80]!r}) where it should work. "
-            "If a fresh Registry() already knows a key, its flags live in the class instead of "
-            "the instance: create them in __init__ (self.flags = {})."
+            + _refusal_hint(type(reg))
         ) from None
+
+
+#: Keys no check uses, for probing why a registry refused (a new one per probe: a
+#: registry whose flags live in the class remembers every key it was ever given).
+_PROBE_KEYS = (f"smars.check.probe-{n}" for n in itertools.count(1))
+
+
+def _accepts_create(registry_class: Any, key: str) -> bool | None:
+    """Whether a fresh registry creates ``key`` (``None``: it failed some other way)."""
+    try:
+        call(_method(_new(registry_class), "create"), key, what="Registry.create")
+    except LearnerError as err:
+        return False if isinstance(err.exc, ValueError) else None
+    except AssertionError:
+        return None
+    return True
+
+
+def _refusal_hint(registry_class: Any) -> str:
+    """Why a registry refused what it should allow, found by probing fresh registries."""
+    key = next(_PROBE_KEYS)
+    first = _accepts_create(registry_class, key)
+    if first is False:
+        return (
+            "Even a fresh Registry() refuses to create a key nobody has used: a refusal must "
+            "depend on the key's history (created already, or retired), not fire every time. "
+            "Look at the condition in front of each raise."
+        )
+    if first and _accepts_create(registry_class, key) is False:
+        return (
+            "A fresh Registry() refuses a key another Registry() created: its flags live in "
+            "the class instead of the instance. Create them in __init__ (self.flags = {})."
+        )
+    return (
+        "Only a key that exists already (for create) or is retired or unknown (for set, "
+        "retire and bind) is refused. Look at which condition let this raise fire."
+    )
 
 
 def _checking() -> bool:

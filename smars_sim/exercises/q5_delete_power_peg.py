@@ -1,6 +1,6 @@
 """q5 · Delete Power Peg: remove the dead path from a copy of the router, and prove it.
 
-The learner loads a copy of ``smars_sim/router.py`` into a cell (``%load {ROUTER_PY}``),
+The learner loads a copy of ``smars_sim/core/router.py`` into a cell (``%load {ROUTER_PY}``),
 deletes Power Peg from it and runs the cell. The checks find that cell through the
 learner's ``route_rlp`` (IPython keeps every cell's text in ``linecache``), run its
 text as a fresh module, and prove the deletion three ways:

@@ -289,3 +289,10 @@ def leaves_the_release_alone(RiskPolicy):
 @test_case(hidden=True, variant=describe("small-busy-normal"), timeout=30)
 def leaves_a_busy_day_alone(RiskPolicy):
     _leaves_alone(RiskPolicy, "small-busy-normal")
+
+
+@test_case(hidden=True, variant=describe("small-very-busy-normal"), timeout=30)
+def leaves_a_very_busy_day_alone(RiskPolicy):
+    # Defeats a kill after a few hundred fills in total: that ignores orders out vs
+    # orders in, and this ordinary day has over a thousand fills.
+    _leaves_alone(RiskPolicy, "small-very-busy-normal")

@@ -82,6 +82,14 @@ def _busy_normal_small() -> Scenario:
     return small_morning(flag_on_at=None, seed=5, parents=Scenario.small().parents + extra)
 
 
+def _very_busy_normal_small() -> Scenario:
+    # More fills than any bad day's first minute: 120 big client orders, one every 5 s.
+    # A policy that kills after a few hundred fills in total kills this ordinary day;
+    # one that compares each parent's shares out with its shares in does not.
+    extra = busy_parents(2, 6, 120, "09:30:30", 5, (2_000, 3_000, 5_000))
+    return small_morning(flag_on_at=None, seed=6, parents=Scenario.small().parents + extra)
+
+
 #: name -> (description, factory). Descriptions are what a learner reads in a hint.
 SCENARIOS: dict[str, tuple[str, Callable[[], Scenario]]] = {
     # q1 and q2: the real universe at 1%, the first minutes after the open.
@@ -150,6 +158,10 @@ SCENARIOS: dict[str, tuple[str, Callable[[], Scenario]]] = {
     "small-busy-normal": (
         "a busy normal day with 30 big client orders (2,000-5,000 shares)",
         _busy_normal_small,
+    ),
+    "small-very-busy-normal": (
+        "a very busy normal day: 120 big client orders in ten minutes, over a thousand fills",
+        _very_busy_normal_small,
     ),
     "small-newflag-stale1-seed4": (
         "another flag name ('smars.legacy.peg'), server 1 missed the deploy (seed 4)",

@@ -138,7 +138,7 @@ class DeployLab(Panel):
     def _refresh(self) -> None:
         check = self.check()
         colour = OKABE_ITO["green"] if check.status == "succeeded" else OKABE_ITO["vermillion"]
-        self.summary_html.value = f"<b style='color:{colour}'>{_esc(check.summary())}</b>"
+        self.summary_html.value = f"<b style='color:{colour}'>{_esc(self.model.headline())}</b>"
         self.table.value = html_table(check.fleet_rows())
         self.log_html.value = (
             "<b>Deploy log</b><pre style='font-size:12px;white-space:pre-wrap'>"

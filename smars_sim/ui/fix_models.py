@@ -198,13 +198,40 @@ class DeployLabModel:
             f"{mine['first_control']} ({mine['first_control_at']})."
         )
 
+    def headline(self) -> str:
+        """The rollout's end state, naming the servers whose check failed.
+
+        The servers are read from their own hash reports during the deploy, not from the
+        fleet after the rollback (which is back on the old build everywhere).
+        """
+        check = self.check()
+        m = check.rollout.manifest
+        wrong = sorted(s for s, h in check.reported.items() if h is not None and h != m.sha256)
+        silent = sorted(s for s, h in check.reported.items() if h is None)
+        why = []
+        if wrong:
+            why.append(f"{servers_named(wrong)} reported a hash other than the release's")
+        if silent:
+            why.append(f"{servers_named(silent)} sent no hash report")
+        analysis = check.rollout.analysis
+        if not why and check.status != "succeeded" and analysis is not None:
+            why.append(f"the canary's analysis: {analysis.verdict}")
+        gate = "REFUSED" if check.flag_gate else "allowed"
+        rolled_back = (
+            " (the fleet is rolled back to the old build)" if check.status == "failed" else ""
+        )
+        return (
+            f"rollout {check.status.upper()}{': ' + '; '.join(why) if why else ''}{rolled_back}; "
+            f"turning {m.flags[0]!r} on is {gate}"
+        )
+
     def describe(self) -> str:
         """The rollout's end state, the servers that reported a wrong hash, the outcome."""
         check = self.check()
         rows = check.fleet_rows()
         wrong = [r for r in rows if r["match"] == "NO"]
         unreached = [int(str(r["server"])) for r in rows if r["match"] == "-"]
-        lines = [check.summary()]
+        lines = [self.headline()]
         lines += [
             f"server {r['server']}: reported {r['reported']}, release {r['release']}" for r in wrong
         ] or ["every server reached reported the release's hash"]

@@ -71,12 +71,8 @@ def _esc(value: object) -> str:
 
 
 def timeline_html(result: Result, limit: int = 10) -> str:
-    """The first timeline rows as an HTML table, each detail cut at 160 characters."""
-    rows = timeline_rows(result, limit=limit)
-    for row in rows:
-        detail = str(row["detail"])
-        row["detail"] = detail if len(detail) <= 160 else detail[:159] + "…"
-    return html_table(rows, ["time", "who", "what", "detail"])
+    """The first timeline rows as an HTML table, every detail whole (the cell wraps)."""
+    return html_table(timeline_rows(result, limit=limit), ["time", "who", "what", "detail"])
 
 
 def _empty_chart() -> alt.Chart:

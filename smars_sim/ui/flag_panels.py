@@ -59,7 +59,9 @@ class FlagConsole(Panel):
         self.buttons["on"].on_click(lambda _: self.turn_on())
         self.buttons["retire"].on_click(lambda _: self.retire())
         self.buttons["evaluate"].on_click(lambda _: self.evaluate())
-        self.reset_button = W.Button(description="Reset the registry", icon="undo")
+        self.reset_button = W.Button(
+            description="Reset the registry", icon="undo", layout=W.Layout(width="auto")
+        )
         self.reset_button.on_click(lambda _: self.reset())
         self.message = W.HTML()
         self.table = W.HTML()

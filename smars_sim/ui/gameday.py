@@ -15,9 +15,10 @@ a hidden ``ipywidgets.Play`` ticking in the browser, as in the console; a notebo
 cell (or a test) drives the same model deterministically with :meth:`GameDay.advance`
 and the buttons' ``click()``.
 
-The exercise follows the Wheel of Misfortune and game-day practice of
-``shared/reference/industry-practice.md`` §5: a time box, visible state that changes
-with each action, a score, and a debrief about the system, not the person.
+The exercise follows the Wheel of Misfortune and game-day practice that notebook 10
+cites (the Google SRE workbook, dastergon/wheel-of-misfortune, Gremlin's glossary): a
+time box, visible state that changes with each action, a score, and a debrief about
+the system, not the person.
 """
 
 from __future__ import annotations
@@ -92,7 +93,7 @@ class GameDay(Panel):
             options=[(f"{s}x", s) for s in SPEEDS],
             value=speed,
             description="Speed:",
-            style={"button_width": "52px"},
+            style={"button_width": "auto"},
         )
         self.timer = W.Play(
             value=0, min=0, max=10**9, step=1, interval=TICK_MS, layout=W.Layout(display="none")
@@ -152,11 +153,14 @@ class GameDay(Panel):
                         self.restart_button,
                     ]
                 ),
-                W.HBox(
+                # Side by side where there is room, stacked on a laptop: the charts keep
+                # their full width and legends instead of being cut at half the output.
+                W.Box(
                     [
-                        W.VBox([self.fleet, self.alerts], layout=W.Layout(width="48%")),
-                        W.VBox([self.view.widget], layout=W.Layout(width="52%")),
-                    ]
+                        W.VBox([self.fleet, self.alerts], layout=W.Layout(flex="1 1 380px")),
+                        W.VBox([self.view.widget], layout=W.Layout(flex="0 0 auto")),
+                    ],
+                    layout=W.Layout(flex_flow="row wrap", align_items="flex-start"),
                 ),
                 self.log,
                 self.result_html,

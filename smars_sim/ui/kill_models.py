@@ -228,8 +228,7 @@ class KillLabModel:
         if auto is None:
             return []
         return [
-            {"time": when(t), "control": c, "detail": d[:160]}
-            for t, c, d in control_events(auto)[:limit]
+            {"time": when(t), "control": c, "detail": d} for t, c, d in control_events(auto)[:limit]
         ]
 
     def describe(self) -> str:

@@ -331,7 +331,7 @@ class ExchangeView(Panel):
         )
         self.view.update(kill_switch_bars(pd.DataFrame(rows)))
         self.notes.value = "<br>".join(
-            _esc(f"{r['kill switch']}: {r['what the timeline says']}"[:240]) for r in rows
+            _esc(f"{r['kill switch']}: {r['what the timeline says']}") for r in rows
         )
 
     def describe(self) -> str:

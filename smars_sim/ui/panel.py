@@ -15,7 +15,7 @@ import ipywidgets as W
 import pandas as pd
 
 from ..viz.offline import enable_offline_charts
-from .text import html_table, text_table
+from .text import html_table, table, text_table
 
 __all__ = [
     "SETUP_HELP",
@@ -25,6 +25,7 @@ __all__ = [
     "html_table",
     "md",
     "show",
+    "table",
     "text_table",
 ]
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-__all__ = ["esc", "html_table", "text_table"]
+__all__ = ["Table", "esc", "html_table", "table", "text_table"]
 
 
 def esc(value: object) -> str:
@@ -44,3 +45,26 @@ def text_table(rows: Sequence[dict[str, object]], columns: Sequence[str] | None 
         "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
         for row in cells
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """Rows shown in a notebook cell as a real HTML table (no wrapping text, no "…").
+
+    The cell's text form (``text/plain``: a terminal, nbval, a screen reader's fallback)
+    is the same rows as :func:`text_table`.
+    """
+
+    rows: Sequence[dict[str, object]]
+    columns: Sequence[str] | None = None
+
+    def _repr_html_(self) -> str:
+        return html_table(self.rows, self.columns)
+
+    def __repr__(self) -> str:
+        return text_table(self.rows, self.columns)
+
+
+def table(rows: Sequence[dict[str, object]], columns: Sequence[str] | None = None) -> Table:
+    """Rows to display as the last expression of a cell: an HTML table, every value whole."""
+    return Table(list(rows), list(columns) if columns is not None else None)

@@ -10,7 +10,7 @@ import altair as alt
 import pandas as pd
 
 from ..fixes.verified_deploy import CanaryAnalysis
-from .theme import OKABE_ITO, title, usd, usd_axis_expr
+from .theme import OKABE_ITO, title, usd, usd_axis_expr, usd_unit_label
 
 __all__ = ["canary_chart", "kill_lab_chart", "kill_switch_bars"]
 
@@ -164,7 +164,7 @@ def kill_switch_bars(data: pd.DataFrame) -> alt.Chart:
             x=alt.X(
                 "loss_usd_m:Q",
                 title="Loss ($M)",
-                axis=alt.Axis(labelExpr="'$' + format(datum.value, ',.0f') + 'M'"),
+                axis=alt.Axis(labelExpr=usd_unit_label("M")),
             ),
             color=alt.value(OKABE_ITO["blue"]),
             tooltip=["kill switch:N", "loss:N", "minutes_to_stop:Q"],

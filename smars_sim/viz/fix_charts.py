@@ -17,7 +17,16 @@ from ..core.clock import format_time
 from ..core.result import Result
 from ..fixes import AVAILABLE
 from . import charts as C
-from .theme import OKABE_ITO, clock, day_domain, time_x, title, usd, usd_axis_expr
+from .theme import (
+    OKABE_ITO,
+    clock,
+    day_domain,
+    time_x,
+    title,
+    usd,
+    usd_axis_expr,
+    usd_unit_label,
+)
 
 __all__ = [
     "REPLAY_COLOURS",
@@ -76,7 +85,7 @@ def loss_curves(
             y=alt.Y(
                 "loss_usd_m:Q",
                 title="Loss ($M)",
-                axis=alt.Axis(labelExpr="'$' + format(datum.value, ',.0f') + 'M'"),
+                axis=alt.Axis(labelExpr=usd_unit_label("M")),
             ),
             color=alt.Color(
                 "replay:N",
@@ -257,7 +266,7 @@ def fix_heatmap(table: pd.DataFrame) -> alt.TopLevelMixin:
         color=alt.Color(
             "loss_plot:Q",
             scale=alt.Scale(type="log", scheme="orangered"),
-            legend=alt.Legend(title="Loss", labelExpr=usd_axis_expr(), format="~s"),
+            legend=alt.Legend(title="Loss", labelExpr=usd_axis_expr()),
         ),
         tooltip=["fixes:N", "loss:N", "stopped_by:N", "first_action_at:N"],
     )

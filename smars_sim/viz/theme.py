@@ -93,9 +93,12 @@ def time_x(
 
 
 def usd_unit_label(unit: str) -> str:
-    """A Vega label expression for an axis already in one unit: ``$120M``, ``-$40M``, ``$1.5B``."""
-    digits = ".1f" if unit == "B" else ",.0f"
-    return f"(datum.value < 0 ? '-$' : '$') + format(abs(datum.value), '{digits}') + '{unit}'"
+    """A Vega label expression for an axis whose field is in one unit ($M or $B).
+
+    The field is converted back to dollars and labelled as :func:`usd_axis_expr` does,
+    so a $289k loss on a $M axis reads ``$289k``, never ``$0M``.
+    """
+    return _usd_expr(f"datum.value * {_UNIT_SIZE[unit]:.0f}")
 
 
 def title(text: str, takeaway: str, width: int = 95) -> alt.TitleParams:
@@ -112,14 +115,37 @@ def title(text: str, takeaway: str, width: int = 95) -> alt.TitleParams:
     )
 
 
-def usd_axis_expr() -> str:
-    """A Vega label expression for an axis in dollars: ``$460M``, ``$3k``, ``$1.2B``, ``-$40M``.
+#: Dollars in one unit, for :func:`usd_unit_label`.
+_UNIT_SIZE = {"B": 1e9, "M": 1e6, "k": 1e3, "": 1.0}
+#: d3-format: up to four significant digits, trailing zeros dropped (1.5, 250, 7).
+_TICK_DIGITS = ",.4~r"
 
-    The unit follows each tick's own size, so a $289k loss never reads "$0M".
+
+def _usd_expr(value: str) -> str:
+    """The Vega expression labelling ``value`` (dollars) in the unit of its own size.
+
+    Every tick picks its unit (B, M, k or whole dollars) from its own size, and keeps up
+    to four significant digits with trailing zeros dropped, so each label is the tick's
+    true value: ``$1.5M`` (never a rounded ``$2M``), ``$7B`` (never d3's SI ``$7G``),
+    ``$250k``, ``$40``. :func:`smars_sim.core.fmt.usd` with ``trim=True`` writes the same
+    text in prose (tests/test_axis_formats.py holds the two together).
     """
+    v = f"abs({value})"
+
+    def scaled(size: str, suffix: str) -> str:
+        return f"format({v} / {size}, '{_TICK_DIGITS}') + '{suffix}'"
+
     return (
-        "(datum.value < 0 ? '-$' : '$') + (abs(datum.value) >= 1e9 ? "
-        "format(abs(datum.value) / 1e9, '.1f') + 'B' : abs(datum.value) >= 1e6 ? "
-        "format(abs(datum.value) / 1e6, ',.0f') + 'M' : abs(datum.value) >= 1e3 ? "
-        "format(abs(datum.value) / 1e3, ',.0f') + 'k' : format(abs(datum.value), ',.0f'))"
+        f"(({value}) < 0 ? '-$' : '$') + ({v} >= 1e9 ? {scaled('1e9', 'B')} : "
+        f"{v} >= 1e6 ? {scaled('1e6', 'M')} : {v} >= 1e3 ? {scaled('1e3', 'k')} : "
+        f"format({v}, '{_TICK_DIGITS}'))"
     )
+
+
+def usd_axis_expr() -> str:
+    """A Vega label expression for an axis in dollars: ``$460M``, ``$3k``, ``$1.25B``, ``-$40M``.
+
+    The unit follows each tick's own size, so a $289k loss never reads "$0M" and
+    $7 billion reads ``$7B``, never ``$7G``.
+    """
+    return _usd_expr("datum.value")

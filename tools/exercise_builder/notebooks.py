@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import time
 from collections.abc import Iterable
@@ -247,9 +248,21 @@ def learner_notebook(source: Path) -> str:
 
 
 def solution_notebook(source: Path) -> dict[str, Any]:
-    """The solution version of a source notebook (not yet run)."""
+    """The solution version of a source notebook (not yet run).
+
+    A source is written for ``exercises/`` (where the learner's version lives); the
+    solution lives one folder deeper, so its relative links get one more ``../``.
+    """
     _, solution = _versions(source)
-    return _notebook(solution)
+    nb = _notebook(solution)
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "markdown":
+            text = _text(cell)
+            deeper = re.sub(r"\]\((?![a-z]+:|#|/)", "](../", text)
+            if deeper != text:
+                keep_list = isinstance(cell["source"], list)
+                cell["source"] = deeper.splitlines(keepends=True) if keep_list else deeper
+    return nb
 
 
 # --------------------------------------------------------------------------
