@@ -1,7 +1,7 @@
 """The course's teaching contrasts: mechanisms the four fixes do not model, and a bad release.
 
 * :class:`ExchangeKillSwitch`: an exchange's own net-notional kill switch for one
-  member firm (industry-practice §4), out of the firm's reach;
+  member firm (modelled on Nasdaq's), out of the firm's reach;
 * :func:`press_in_binary_kill`: a kill command obeyed only by the builds that contain
   its handler (the kill switch as a feature of the 2012 release);
 * :func:`contrast_replay`: the day with one kind of kill switch, cached;
@@ -69,7 +69,7 @@ class ExchangeKillSwitch:
     """The exchange's own kill switch for one member firm: a net-notional limit.
 
     A teaching contrast, not one of the four fixes. It follows Nasdaq's kill switch
-    (industry-practice §4): a net (or gross) notional limit per member, warnings at
+    (the kit's reading of its description): a net (or gross) notional limit per member, warnings at
     50/75/85/90/95% of it, and once it is hit every new order from the member is
     refused at the exchange's door, whichever of the firm's servers sends it and
     whatever build it runs. Nothing in the firm's software can switch it off.

@@ -22,7 +22,8 @@ Detection (how a team would have found the dead code before it bit):
   vulture report the unsatisfiable ``if`` at 100% confidence. Deleting that branch
   (and the now-dead export) makes it report ``power_peg`` as an unused function.
 
-See ``shared/reference/industry-practice.md`` §2 (vulture, coverage.py, Piranha, SCARF).
+Modelled on vulture, coverage.py, Piranha and SCARF (the kit's reading of their
+documentation).
 """
 
 from __future__ import annotations

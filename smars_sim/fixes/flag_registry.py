@@ -29,7 +29,8 @@ closed, so a notebook that runs thousands of replays does not grow the registry.
 :func:`stale_flags` is the stale-flag report: an active flag past its expiry, an active
 flag referenced nowhere, or a retired flag whose key is still in the code.
 
-See ``shared/reference/industry-practice.md`` §1 (OpenFeature, Unleash, LaunchDarkly).
+Modelled on how OpenFeature, Unleash and LaunchDarkly handle a flag's life (the kit's
+reading of their documentation, not a record of what Knight used).
 """
 
 from __future__ import annotations

@@ -35,7 +35,8 @@ and per-order dollar limits are divided by the scale, and count and rate limits 
 multiplied by it (never below ``min_count``). Burst sizes and the capital threshold
 are not scaled: parent orders and dollars do not scale.
 
-See ``shared/reference/industry-practice.md`` §4.
+Modelled on pre-trade risk gates and exchange kill switches as their vendors describe
+them (the kit's reading, not a record of Knight's systems).
 """
 
 from __future__ import annotations

@@ -42,8 +42,8 @@ safely). Identical flow removes the traffic noise a real canary has to judge
 statistically; the judge still applies Kayenta's test (Mann-Whitney U at 98%
 confidence plus an allowed effect size), so a small, noisy difference passes.
 
-See ``shared/reference/industry-practice.md`` §3 (Argo Rollouts, Flagger, Kayenta,
-Kubernetes digests, AWS CodeDeploy).
+Modelled on Argo Rollouts, Flagger, Kayenta, Kubernetes image digests and AWS
+CodeDeploy (the kit's reading of their documentation).
 """
 
 from __future__ import annotations
