@@ -10,7 +10,7 @@ from ..analysis.runs import day
 from ..core import router
 from ..core.builds import OLD_BUILD, RLP_BUILD
 from ..core.record import figure
-from ..ui.panel import md
+from ..ui.panel import md, table
 from ..ui.trace_panels import BookViewer, FlagExplorer, ParentTracer
 
 __all__ = [
@@ -23,4 +23,5 @@ __all__ = [
     "figure",
     "md",
     "router",
+    "table",
 ]
