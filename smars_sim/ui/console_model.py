@@ -21,6 +21,8 @@ from ..fixes import Simulation
 
 __all__ = [
     "DEFAULT_SPEED",
+    "KILL_BLOCKED",
+    "KILL_HALTED",
     "RATE_WINDOW_S",
     "SPEEDS",
     "TICK_MS",
@@ -283,6 +285,12 @@ class ConsoleModel:
         return items[::-1][:n]
 
 
+#: What the audience reads when the kill switch ran: the fleet-wide switch of
+#: ``smars_sim.fixes.kill_switch`` (``RiskGate.kill``), or every server halted.
+KILL_BLOCKED = "new orders blocked on every server, working orders cancelled"
+KILL_HALTED = "every server stopped"
+
+
 def _install_kill_switch(sim: Simulation) -> Any:
     """Put the fleet-wide kill switch of ``smars_sim.fixes.kill_switch`` on the fleet.
 
@@ -311,6 +319,6 @@ def _press_kill_switch(sim: Simulation, gate: Any) -> str:
             f"kill switch pressed at {format_time(sim.now)} on the incident console",
             actor="console",
         )
-        return "fixes.kill_switch RiskGate.kill"
+        return KILL_BLOCKED
     sim.halt_all(actor="kill switch")
-    return "Simulation.halt_all"
+    return KILL_HALTED
