@@ -9,7 +9,7 @@ from __future__ import annotations
 from ..analysis.runs import day
 from ..core import router
 from ..core.builds import OLD_BUILD, RLP_BUILD
-from ..core.record import figure
+from ..core.record import figure, named_tickers
 from ..ui.panel import md, table
 from ..ui.trace_panels import BookViewer, FlagExplorer, ParentTracer
 
@@ -22,6 +22,7 @@ __all__ = [
     "day",
     "figure",
     "md",
+    "named_tickers",
     "router",
     "table",
 ]
