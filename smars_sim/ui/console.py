@@ -22,8 +22,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from ..core.fmt import rate, usd_report
-from ..core.rates import FULL_SIZE
+from ..core.fmt import usd_report
 from ..core.scenario import Scenario
 from .console_model import (
     DEFAULT_SPEED,
@@ -121,18 +120,10 @@ _STYLE = """
 
 
 def _fleet_fields(row: FleetRow) -> str:
-    """A fleet row as separate blocks (server, build, hash, state, rate, mark)."""
-    fields = [
-        ("server", f"server {row.server}"),
-        ("build", row.version),
-        ("hash", row.short_hash),
-        ("state", row.state),
-        ("rate", f"{rate(row.orders_per_s)} ({FULL_SIZE})"),
-    ]
-    if row.odd_build:
-        fields.append(("odd", "≠ release"))
+    """A fleet row as separate blocks, so a narrow row wraps between fields."""
     return " ".join(
-        f'<span class="smars-field smars-field-{k}">{html.escape(v)}</span>' for k, v in fields
+        f'<span class="smars-field smars-field-{k}">{html.escape(v)}</span>'
+        for k, v in row.fields()
     )
 
 

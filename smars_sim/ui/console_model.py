@@ -74,13 +74,22 @@ class FleetRow:
         """``"running"`` or ``"stopped"``."""
         return "running" if self.running else "stopped"
 
+    def fields(self) -> list[tuple[str, str]]:
+        """The row's fields as ``(name, text)``: server, build, hash, state, rate, mark."""
+        fields = [
+            ("server", f"server {self.server}"),
+            ("build", self.version),
+            ("hash", self.short_hash),
+            ("state", self.state),
+            ("rate", f"{rate(self.orders_per_s)} ({FULL_SIZE})"),
+        ]
+        if self.odd_build:
+            fields.append(("odd", "≠ release"))
+        return fields
+
     def text(self) -> str:
         """The row as plain text (what a test reads)."""
-        mark = " ≠ release" if self.odd_build else ""
-        return (
-            f"server {self.server}  {self.version}  {self.short_hash}  {self.state}  "
-            f"{rate(self.orders_per_s)} ({FULL_SIZE}){mark}"
-        )
+        return "  ".join(text for _, text in self.fields()).replace("  ≠", " ≠")
 
 
 @dataclass(frozen=True, slots=True)

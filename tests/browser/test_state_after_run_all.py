@@ -73,3 +73,19 @@ def test_05_console_sits_at_the_open_after_run_all(page: Any, clean_lab: Server)
     plans = _widget(panel, page, "Add your plan")
     assert "Yours:" not in plans.inner_text(), "a demo's plan was added to the learner's panel"
     assert_page_healthy(page)
+
+
+def test_first_open_says_to_run_the_cells(page: Any, clean_lab: Server) -> None:
+    """Opened before running, a stored panel says to run its cell, not that widgets are broken."""
+    for prefix in ("02", "05"):
+        name = sorted(COURSE.glob(f"{prefix}_*.ipynb"))[0].name
+        panel = open_notebook(page, clean_lab, name)
+        outputs = panel.locator(".jp-OutputArea-output")
+        outputs.first.wait_for()
+        texts = outputs.all_inner_texts()
+        stored = [t for t in texts if t.startswith("[")]
+        assert stored, f"{name}: no stored panel output"
+        for text in stored:
+            assert "run this cell" in text, f"{name}: a stored panel reads {text[:120]!r}"
+            assert not text.startswith("[chart] ") and "interactive widgets." not in text
+        assert_page_healthy(page)
