@@ -63,3 +63,10 @@ def test_optional_material_is_outside_the_minutes(tmp_path: Path) -> None:
     )
     assert core.exercises == with_optional.exercises == 2
     assert core.words == with_optional.words
+
+
+def test_instructor_notes_show_the_measured_table() -> None:
+    notes = (COURSE / "INSTRUCTOR.md").read_text()
+    assert cm.table(["00", "01", "02", "03", "04", "05"]) in notes, (
+        "INSTRUCTOR.md's minutes table is stale: paste `python tools/course_minutes.py`"
+    )
