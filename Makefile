@@ -24,7 +24,7 @@ help:
 	@echo "make test             unit tests, nbval over the notebooks, browser tests, browser edition"
 	@echo "make lint             ruff check, ruff format --check, mypy"
 	@echo "make format           ruff format + ruff check --fix"
-	@echo "make lab              JupyterLab on course/"
+	@echo "make lab              JupyterLab on my-course/, your own copy of course/"
 	@echo "make console          Voila on course/console.ipynb"
 	@echo "make class-board CLASS_DB=path/to/class.db   Voila on the instructor's class board"
 	@echo "make bench            python benchmarks/run.py"
@@ -81,9 +81,13 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-# Lab serves the whole repository (the course links to exercises/) and opens on the course.
+# Lab serves the whole repository (the course links to exercises/) and opens on the
+# learner's own copy, my-course/ (untracked; tools/learner_copy.py makes it on the first
+# run and adds new notebooks later), so Lab's autosave never rewrites a tracked notebook
+# and `git pull` of course updates never conflicts. nbval and CI run on course/.
 lab: $(STAMP)
-	$(BIN)/jupyter lab $(ALLOW_ROOT) --ServerApp.root_dir="$(CURDIR)" course/00_welcome.ipynb
+	$(PY) tools/learner_copy.py
+	$(BIN)/jupyter lab $(ALLOW_ROOT) --ServerApp.root_dir="$(CURDIR)" my-course/00_welcome.ipynb
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py

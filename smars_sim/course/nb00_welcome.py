@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ..analysis.runs import NOTEBOOK_SCALE, day
 from ..core.record import figure
-from ..ui.panel import md
+from ..ui.panel import md, table
 from ..ui.setup_panels import RenderCheck, check_setup
 
-__all__ = ["NOTEBOOK_SCALE", "RenderCheck", "check_setup", "day", "figure", "md"]
+__all__ = ["NOTEBOOK_SCALE", "RenderCheck", "check_setup", "day", "figure", "md", "table"]

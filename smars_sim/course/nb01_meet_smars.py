@@ -9,8 +9,8 @@ from __future__ import annotations
 from ..analysis.runs import day
 from ..core import router
 from ..core.builds import OLD_BUILD, RLP_BUILD
-from ..core.record import figure
-from ..ui.panel import md
+from ..core.record import figure, named_tickers
+from ..ui.panel import md, table
 from ..ui.trace_panels import BookViewer, FlagExplorer, ParentTracer
 
 __all__ = [
@@ -22,5 +22,7 @@ __all__ = [
     "day",
     "figure",
     "md",
+    "named_tickers",
     "router",
+    "table",
 ]

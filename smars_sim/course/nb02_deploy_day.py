@@ -8,6 +8,6 @@ from __future__ import annotations
 from ..core.fmt import usd
 from ..core.record import figure
 from ..ui.deploy_day import DeployDay
-from ..ui.panel import md
+from ..ui.panel import md, table
 
-__all__ = ["DeployDay", "figure", "md", "usd"]
+__all__ = ["DeployDay", "figure", "md", "table", "usd"]

@@ -10,6 +10,6 @@ from ..analysis.inbox import ORDINARY_PER_MINUTE
 from ..analysis.runs import day
 from ..core.record import figure
 from ..ui.detect_panels import Inbox, Playback
-from ..ui.panel import md
+from ..ui.panel import md, table
 
-__all__ = ["ORDINARY_PER_MINUTE", "Inbox", "Playback", "day", "figure", "md", "tables"]
+__all__ = ["ORDINARY_PER_MINUTE", "Inbox", "Playback", "day", "figure", "md", "table", "tables"]

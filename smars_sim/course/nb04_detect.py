@@ -11,7 +11,7 @@ from ..analysis.runs import day
 from ..core.clock import MINUTE_NS, format_time
 from ..core.record import figure
 from ..ui.detect_panels import AlertDesigner, server_share_view
-from ..ui.panel import md, show
+from ..ui.panel import md, show, table
 from ..viz.day_charts import loss_and_alerts
 
 __all__ = [
@@ -25,4 +25,5 @@ __all__ = [
     "md",
     "server_share_view",
     "show",
+    "table",
 ]

@@ -10,7 +10,7 @@ from ..analysis.runs import day
 from ..core.clock import format_time, parse_time
 from ..core.fmt import usd
 from ..core.record import figure
-from ..ui.panel import md
+from ..ui.panel import md, table
 from ..ui.respond_panels import PlanComparison, Responder, rollback_view
 
 __all__ = [
@@ -23,5 +23,6 @@ __all__ = [
     "md",
     "parse_time",
     "rollback_view",
+    "table",
     "usd",
 ]

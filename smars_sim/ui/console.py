@@ -82,19 +82,49 @@ def sparkline_svg(points: list[tuple[int, float]], width: int = 360, height: int
     )
 
 
+# Sized for a projector: every font grows with the viewport's width (``vw``), with a
+# floor for a laptop and a ceiling for a wall. At 1920 px the clock is about 86 px,
+# the P&L about 77 px and a fleet row about 23 px. The two columns wrap (the P&L goes
+# under the fleet) rather than overlap when the window is narrow, and each fleet field
+# is an unbreakable block, so a narrow row wraps between fields and never overflows.
 _STYLE = """
 <style>
-.smars-console { font-family: system-ui, sans-serif; }
+.smars-console, .smars-console .widget-html-content {
+  font-family: system-ui, sans-serif; font-size: clamp(14px, 1.1vw, 24px); }
+.smars-console .widget-html-content { line-height: 1.3; }
+.smars-console h3 { font-size: clamp(16px, 1.45vw, 30px); margin: 0.4em 0 0.2em; }
 .smars-console table { border-collapse: collapse; }
-.smars-console td, .smars-console th { padding: 2px 8px; text-align: left; }
-.smars-fleet-row .smars-row-text { font-family: monospace; font-size: 14px; white-space: pre; }
+.smars-console td, .smars-console th { padding: 2px 0.6em; text-align: left; }
+.smars-console .jupyter-button, .smars-console .widget-toggle-button {
+  font-size: clamp(13px, 1vw, 22px); height: auto; min-height: 2em; }
+.smars-title { font-size: clamp(16px, 1.5vw, 32px); font-weight: 700; }
+.smars-subtitle { font-size: clamp(12px, 0.9vw, 18px); color: #444; }
+.smars-speed .widget-toggle-button { min-width: 3.6em; padding: 0 0.6em; }
+.smars-fleet-row { align-items: center; }
+.smars-row-text { font-size: clamp(14px, 1.2vw, 26px); min-width: 0; flex: 1 1 auto; }
+.smars-row-text .smars-field { display: inline-block; white-space: nowrap; margin-right: 0.6em; }
+.smars-field-server { min-width: 4.3em; } .smars-field-build { min-width: 7.6em; }
+.smars-field-hash { min-width: 7.4em; color: #555; font-size: 0.85em; }
+.smars-field-state { min-width: 4.3em; }
+.smars-field-rate { font-weight: 700; min-width: 7em; }
 .smars-odd { background: #fff3cd; }
 .smars-stopped { color: #777; }
-.smars-big { font-size: 34px; font-weight: 700; font-family: monospace; }
+.smars-big { font-weight: 700; font-family: monospace; line-height: 1.1; }
+.smars-clock { font-size: clamp(40px, 4.5vw, 96px); }
+.smars-pnl-value { font-size: clamp(36px, 4vw, 88px); }
 .smars-red { color: #c62828; } .smars-green { color: #2e7d32; }
-.smars-feed { font-family: monospace; font-size: 13px; line-height: 1.35; }
+.smars-feed { font-family: monospace; font-size: clamp(13px, 1vw, 22px); line-height: 1.35; }
+.smars-pnl svg { width: 100%; height: auto; }
 </style>
 """
+
+
+def _fleet_fields(row: FleetRow) -> str:
+    """A fleet row as separate blocks, so a narrow row wraps between fields."""
+    return " ".join(
+        f'<span class="smars-field smars-field-{k}">{html.escape(v)}</span>'
+        for k, v in row.fields()
+    )
 
 
 class IncidentConsole:
@@ -135,7 +165,7 @@ class IncidentConsole:
             value=speed,
             description="Speed",
             tooltip="Simulated seconds per real second",
-            style={"button_width": "56px"},
+            style={"button_width": "auto"},
         ).add_class("smars-speed")
         self.kill_button = w.Button(
             description="KILL SWITCH",
@@ -180,10 +210,17 @@ class IncidentConsole:
             [self.play_button, self.speed, self.kill_button, self.restart_button, self.timer],
             layout=w.Layout(align_items="center", flex_flow="row wrap"),
         )
-        left = w.VBox([self.fleet, self.alerts], layout=w.Layout(width="64%"))
-        right = w.VBox([self.pnl, self.positions], layout=w.Layout(width="36%"))
+        # Fluid columns that wrap: the P&L column drops under the fleet on a narrow
+        # screen instead of overlapping it.
+        left = w.VBox(
+            [self.fleet, self.alerts], layout=w.Layout(flex="3 1 620px", min_width="0")
+        ).add_class("smars-left")
+        right = w.VBox(
+            [self.pnl, self.positions], layout=w.Layout(flex="2 1 360px", min_width="0")
+        ).add_class("smars-right")
+        columns = w.HBox([left, right], layout=w.Layout(flex_flow="row wrap", width="100%"))
         self.widget = w.VBox(
-            [w.HTML(_STYLE), self.header, controls, self.status, w.HBox([left, right])]
+            [w.HTML(_STYLE), self.header, controls, self.status, columns]
         ).add_class("smars-console")
 
         self.play_button.observe(self._on_play, "value")
@@ -195,10 +232,16 @@ class IncidentConsole:
             button.on_click(lambda _b, sid=server.id: self._on_stop(sid))
         self.refresh()
 
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        display(self.widget)
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        # The widget, with a text fallback that says what to do before the cell has run
+        # (a notebook is stored without widget state), as every course panel does.
+        bundle = self.widget._repr_mimebundle_(include=include, exclude=exclude)
+        data = dict(bundle[0] if isinstance(bundle, tuple) else bundle or {})
+        data["text/plain"] = (
+            "[incident console: run this cell to show it. If this line is still here after "
+            "the cell has run, widgets are not displaying: see docs/setup.md, section 4.]"
+        )
+        return data
 
     # ------------------------------------------------------------- events
     def _on_play(self, change: dict[str, Any]) -> None:
@@ -242,12 +285,11 @@ class IncidentConsole:
     def refresh(self) -> None:
         """Redraw every panel from the model."""
         m = self.model
-        s = m.scenario
         self.header.value = (
             f'<div><span class="smars-big smars-clock">{m.clock}</span> '
-            f"&nbsp; <b>Knight Capital, 1 August 2012</b> — SMARS incident console "
-            f"<small>(replay {html.escape(s.name)}, scale {s.scale:g}: each child order here "
-            f"stands for {1 / s.scale:g})</small></div>"
+            f'&nbsp; <span class="smars-title">Knight Capital, 1 August 2012: SMARS</span> '
+            f'<span class="smars-subtitle">a replay of the kit\'s model; rates and dollars '
+            f"shown at full size</span></div>"
         )
         if m.done:
             state = "ENDED"
@@ -266,7 +308,7 @@ class IncidentConsole:
                 classes.append("smars-odd")
             if not row.running:
                 classes.append("smars-stopped")
-            line.value = f'<span class="{" ".join(classes)}">{html.escape(row.text())}</span>'
+            line.value = f'<div class="{" ".join(classes)}">{_fleet_fields(row)}</div>'
             button.disabled = not row.running or m.done
 
         pnl = m.closeout_pnl_usd()

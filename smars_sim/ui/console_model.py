@@ -21,6 +21,8 @@ from ..fixes import Simulation
 
 __all__ = [
     "DEFAULT_SPEED",
+    "KILL_BLOCKED",
+    "KILL_HALTED",
     "RATE_WINDOW_S",
     "SPEEDS",
     "TICK_MS",
@@ -72,13 +74,22 @@ class FleetRow:
         """``"running"`` or ``"stopped"``."""
         return "running" if self.running else "stopped"
 
+    def fields(self) -> list[tuple[str, str]]:
+        """The row's fields as ``(name, text)``: server, build, hash, state, rate, mark."""
+        fields = [
+            ("server", f"server {self.server}"),
+            ("build", self.version),
+            ("hash", self.short_hash),
+            ("state", self.state),
+            ("rate", f"{rate(self.orders_per_s)} ({FULL_SIZE})"),
+        ]
+        if self.odd_build:
+            fields.append(("odd", "≠ release"))
+        return fields
+
     def text(self) -> str:
         """The row as plain text (what a test reads)."""
-        mark = " ≠ release" if self.odd_build else ""
-        return (
-            f"server {self.server}  {self.version}  {self.short_hash}  {self.state}  "
-            f"{rate(self.orders_per_s)} ({FULL_SIZE}){mark}"
-        )
+        return "  ".join(text for _, text in self.fields()).replace("  ≠", " ≠")
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,6 +294,12 @@ class ConsoleModel:
         return items[::-1][:n]
 
 
+#: What the audience reads when the kill switch ran: the fleet-wide switch of
+#: ``smars_sim.fixes.kill_switch`` (``RiskGate.kill``), or every server halted.
+KILL_BLOCKED = "new orders blocked on every server, working orders cancelled"
+KILL_HALTED = "every server stopped"
+
+
 def _install_kill_switch(sim: Simulation) -> Any:
     """Put the fleet-wide kill switch of ``smars_sim.fixes.kill_switch`` on the fleet.
 
@@ -311,6 +328,6 @@ def _press_kill_switch(sim: Simulation, gate: Any) -> str:
             f"kill switch pressed at {format_time(sim.now)} on the incident console",
             actor="console",
         )
-        return "fixes.kill_switch RiskGate.kill"
+        return KILL_BLOCKED
     sim.halt_all(actor="kill switch")
-    return "Simulation.halt_all"
+    return KILL_HALTED

@@ -265,6 +265,7 @@ class AlertDesigner(Panel):
             m.fired("incident"),
             label=m.axis_label(),
             axis_format=F.METRICS[m.metric].axis_format,
+            money=F.METRICS[m.metric].money,
             takeaway=m.chart_takeaway(),
         )
 

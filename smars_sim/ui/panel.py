@@ -8,6 +8,7 @@ changed, without a browser. Charts are altair ``JupyterChart`` widgets in offlin
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, cast
 
 import altair as alt
@@ -49,6 +50,24 @@ def md(text: str) -> Any:
     return Markdown(text.replace("\\$", "$").replace("$", "\\\\$"))
 
 
+def table(
+    data: pd.DataFrame | Sequence[dict[str, object]], columns: Sequence[str] | None = None
+) -> Any:
+    """A real HTML table for a cell's output: every value in full, never cut with "…".
+
+    Marked ``tex2jax_ignore`` so JupyterLab's MathJax leaves the dollar amounts alone
+    (two of them in one table would otherwise be typeset as a formula).
+    """
+    from IPython.display import HTML
+
+    if isinstance(data, pd.DataFrame):
+        columns = list(columns or data.columns)
+        rows: Sequence[dict[str, object]] = data.to_dict("records")
+    else:
+        rows = data
+    return HTML(f"<div class='tex2jax_ignore smars-table'>{html_table(rows, columns)}</div>")
+
+
 def chart_widget(chart: alt.TopLevelMixin) -> alt.JupyterChart:
     """An interactive chart widget whose JavaScript is bundled locally (no CDN)."""
     enable_offline_charts()
@@ -81,10 +100,15 @@ class Panel:
         return ""
 
     def fallback_text(self) -> str:
-        """What a notebook shows if the widgets cannot be displayed."""
+        """What a notebook shows where the widgets are not drawn.
+
+        A notebook is stored without widget state, so before its cells run this is
+        what a learner sees in place of every panel: it must say to run the cell,
+        not that something is broken.
+        """
         return (
-            f"[{self.name}: interactive widgets. If you can read this line instead of the "
-            f"controls, widgets are not displaying: see {SETUP_HELP}.]"
+            f"[{self.name}: run this cell to show the panel. If this line is still here "
+            f"after the cell has run, widgets are not displaying: see {SETUP_HELP}.]"
         )
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
@@ -117,8 +141,8 @@ class ChartView(Panel):
 
     def fallback_text(self) -> str:
         return (
-            f"[chart] {self.describe()}\n[If you can read this instead of the chart, "
-            f"widgets are not displaying: see {SETUP_HELP}.]"
+            f"[chart: run this cell to draw it] {self.describe()}\n[If this line is still "
+            f"here after the cell has run, widgets are not displaying: see {SETUP_HELP}.]"
         )
 
 

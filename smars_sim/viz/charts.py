@@ -41,6 +41,7 @@ from .theme import (
     hhmm,
     server_colour,
     usd,
+    usd_axis_expr,
 )
 from .theme import time_x as _time_x
 from .theme import title as _title
@@ -375,6 +376,7 @@ def metric_with_threshold(
     *,
     label: str,
     axis_format: str = ",.0f",
+    money: bool = False,
     title: str = "Your alert rule",
     takeaway: str = "",
     width: int = WIDTH,
@@ -387,14 +389,17 @@ def metric_with_threshold(
         threshold: Drawn as a dashed horizontal line.
         fired_ns: When the rule fired on the incident day (a vertical line), or ``None``.
         label: The y-axis title (with units).
+        money: Dollars: label the axis with the shared dollar format ($2M, $7B), not
+            ``axis_format`` (d3's SI prefixes would print a billion as "G").
     """
+    axis = alt.Axis(labelExpr=usd_axis_expr()) if money else alt.Axis(format=axis_format)
     days = list(dict.fromkeys(data["day"]))
     line = (
         alt.Chart(data)
         .mark_line(interpolate="step-after")
         .encode(
             x=_time_x(),
-            y=alt.Y("value:Q", title=label, axis=alt.Axis(format=axis_format)),
+            y=alt.Y("value:Q", title=label, axis=axis),
             color=alt.Color(
                 "day:N",
                 scale=alt.Scale(
@@ -431,7 +436,7 @@ def plan_bars(data: pd.DataFrame, *, takeaway: str = "", width: int = 300) -> al
     colour = alt.Color(
         "kind:N",
         scale=alt.Scale(domain=["preset", "yours"], range=[OKABE_ITO["blue"], OKABE_ITO["orange"]]),
-        legend=alt.Legend(title="Plan"),
+        legend=alt.Legend(title="Plan", orient="bottom", direction="horizontal"),
     )
     y = alt.Y("plan:N", sort=order, title=None, axis=alt.Axis(labelLimit=260))
     height = max(80, 26 * len(order))
@@ -447,7 +452,7 @@ def plan_bars(data: pd.DataFrame, *, takeaway: str = "", width: int = 300) -> al
         .properties(width=width, height=height)
     )
     minutes = (
-        alt.Chart(data, title="Minutes from the open to the last bad order")
+        alt.Chart(data, title=["Minutes from the open", "to the last bad order"])
         .mark_bar()
         .encode(
             y=alt.Y("plan:N", sort=order, title=None, axis=None),
@@ -455,7 +460,7 @@ def plan_bars(data: pd.DataFrame, *, takeaway: str = "", width: int = 300) -> al
             color=colour,
             tooltip=["plan:N", alt.Tooltip("minutes_to_stop:Q", format=".1f")],
         )
-        .properties(width=220, height=height)
+        .properties(width=min(width, 180), height=height)
     )
     return alt.hconcat(loss, minutes, title=_title("Response plans compared", takeaway))
 

@@ -103,7 +103,7 @@ def plan_comparison(data: pd.DataFrame) -> alt.TopLevelMixin:
     best = data.loc[data["loss_usd_m"].idxmin()]
     worst = data.loc[data["loss_usd_m"].idxmax()]
     takeaway = f"From {best['loss']} ({best['plan']}) to {worst['loss']} ({worst['plan']})."
-    return C.plan_bars(data, takeaway=takeaway)
+    return C.plan_bars(data, takeaway=takeaway, width=240)
 
 
 def game_dashboard(

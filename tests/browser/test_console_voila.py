@@ -6,6 +6,7 @@ import re
 import time
 from pathlib import Path
 
+import pytest
 from browser_helpers import REPO, Server, assert_page_healthy, wait_text
 
 
@@ -110,3 +111,95 @@ def test_console_kernel_is_culled_once_the_page_is_closed(
     while _kernels_of(server.proc.pid) and time.monotonic() < deadline:
         time.sleep(0.5)
     assert _kernels_of(server.proc.pid) == [], "the idle kernel was not culled"
+
+
+# ---------------------------------------------------------------- the projector
+#: Text the audience must never see: how to serve the page, module and class names.
+INTERNAL_TEXT = (
+    "make console",
+    "Voilà",
+    "Voila",
+    "fixes.",
+    "RiskGate",
+    "Simulation.",
+    "scale 0.01",
+)
+
+_LAYOUT_JS = """() => {
+  const px = (sel) => {
+    const el = document.querySelector(sel);
+    return el ? parseFloat(getComputedStyle(el).fontSize) : 0;
+  };
+  const box = (el) => { const r = el.getBoundingClientRect();
+    return {left: r.left, right: r.right, top: r.top, bottom: r.bottom}; };
+  const rows = [...document.querySelectorAll('.smars-fleet-row')];
+  const overflowing = [...document.querySelectorAll('.smars-console *')]
+    .filter(el => (el.scrollWidth > el.clientWidth + 1
+                   && getComputedStyle(el).overflowX !== 'visible')
+                  || el.getBoundingClientRect().right > window.innerWidth + 1)
+    .map(el => el.className || el.tagName);
+  return {
+    clock: px('.smars-clock'), pnl: px('.smars-pnl-value'),
+    row: px('.smars-row-text .smars-field-rate'), feed: px('.smars-feed'),
+    rows: rows.map(box), rowTexts: [...document.querySelectorAll('.smars-row-text')].map(box),
+    right: box(document.querySelector('.smars-right')),
+    left: box(document.querySelector('.smars-left')),
+    pageScrolls: document.documentElement.scrollWidth > window.innerWidth + 1,
+    overflowing,
+  };
+}"""
+
+
+def _overlap(a: dict[str, float], b: dict[str, float]) -> bool:
+    return (
+        a["left"] < b["right"] - 1
+        and b["left"] < a["right"] - 1
+        and (a["top"] < b["bottom"] - 1 and b["top"] < a["bottom"] - 1)
+    )
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "min_px"),
+    [
+        # At 1920×1080 (the projector) the back row reads it: big clock and P&L,
+        # fleet rows and alerts at body size or more.
+        (1920, 1080, {"clock": 72, "pnl": 64, "row": 20, "feed": 18}),
+        # At 1280×720 (a small projector, a laptop) it still fits without overlap.
+        (1280, 720, {"clock": 48, "pnl": 44, "row": 14, "feed": 13}),
+        (1024, 768, {"clock": 40, "pnl": 36, "row": 14, "feed": 13}),
+    ],
+    ids=["1920x1080", "1280x720", "1024x768"],
+)
+def test_console_reads_on_a_projector(
+    page, voila_console: Server, width: int, height: int, min_px: dict[str, int]
+) -> None:
+    page.set_viewport_size({"width": width, "height": height})
+    page.goto(voila_console.url("/"))
+    page.locator(".smars-console").wait_for(timeout=90_000)
+    # play into the incident, so server 8 shows its full-size rate and the feed fills
+    page.locator(".smars-speed button", has_text="120×").click()
+    page.locator(".smars-play").click()
+    row8 = page.locator(".smars-server-8")
+    text8 = wait_text(
+        row8, lambda t: re.search(r"[1-9][\d,]{2,} orders/s \(full size\)", t) is not None
+    )
+    page.locator(".smars-play").click()
+    # the runaway server reads in hundreds of full-size orders a second, not a 1% rate
+    rate8 = int(re.search(r"([\d,]+) orders/s", text8).group(1).replace(",", ""))
+    assert rate8 >= 100, text8
+
+    body = page.locator("body").inner_text()
+    for internal in INTERNAL_TEXT:
+        assert internal not in body, f"the audience sees internal text {internal!r}"
+
+    layout = page.evaluate(_LAYOUT_JS)
+    for key, floor in min_px.items():
+        assert layout[key] >= floor, f"{key} is {layout[key]} px at {width}×{height}, want {floor}"
+    assert not layout["pageScrolls"], "the page scrolls sideways"
+    assert not layout["overflowing"], f"cut off or overflowing: {layout['overflowing'][:5]}"
+    right = layout["right"]
+    for i, (row, text) in enumerate(zip(layout["rows"], layout["rowTexts"], strict=True), 1):
+        assert not _overlap(row, right), f"server {i}'s row runs into the P&L column"
+        assert text["right"] <= row["right"] + 1, f"server {i}'s text leaves its row"
+    assert not _overlap(layout["left"], right)
+    assert_page_healthy(page)

@@ -1,4 +1,4 @@
-"""Regenerate docs/screenshots/ (course.png, console.png): ``SMARS_DOCS_SCREENSHOTS=1 make test``.
+"""Regenerate docs/screenshots/ (course.png, console*.png): ``SMARS_DOCS_SCREENSHOTS=1 make test``.
 
 Skipped otherwise: the pictures are committed, and retaking them on every run
 would only churn the repository.
@@ -20,8 +20,18 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def test_console_screenshot(page: Any, voila_console: Server) -> None:
-    page.set_viewport_size({"width": 1400, "height": 960})
+@pytest.mark.parametrize(
+    ("width", "height", "name"),
+    [
+        (1400, 960, "console.png"),  # the console alone, for the README
+        (1920, 1080, "console-1920x1080.png"),  # the projector: the whole screen
+        (1280, 720, "console-1280x720.png"),  # a small projector or a laptop
+    ],
+)
+def test_console_screenshot(
+    page: Any, voila_console: Server, width: int, height: int, name: str
+) -> None:
+    page.set_viewport_size({"width": width, "height": height})
     page.goto(voila_console.url("/"))
     page.locator(".smars-console").wait_for(timeout=90_000)
     header = page.locator(".smars-header")
@@ -32,7 +42,10 @@ def test_console_screenshot(page: Any, voila_console: Server) -> None:
     page.wait_for_timeout(1500)
     page.locator(".smars-play").click()  # pause for the picture, server 8 still sending
     OUT.mkdir(parents=True, exist_ok=True)
-    page.locator(".smars-console").screenshot(path=str(OUT / "console.png"))
+    if name == "console.png":
+        page.locator(".smars-console").screenshot(path=str(OUT / name))
+    else:  # what the room sees: the viewport, as projected
+        page.screenshot(path=str(OUT / name))
 
 
 def test_course_screenshot(page: Any, clean_lab: Server) -> None:

@@ -1,0 +1,154 @@
+"""The minutes a notebook states at its top, from a timed walkthrough: the method, as code.
+
+A notebook's core time is what a learner spends on its core path, measured as:
+
+* **reading**: the words of its markdown cells and of its Markdown and text outputs,
+  outside the sections marked optional, at :data:`WORDS_PER_MINUTE`;
+* **running**: its Run All time in JupyterLab in Chromium, measured
+  (:data:`MEASURED_RUN_ALL_S`, from ``tests/browser/test_laptop_widths.py`` at
+  1920×1080: open, Run All, measure every output);
+* **hands-on**: :data:`PANEL_MINUTES` per interactive panel the text asks the learner
+  to use (a widget output): the walkthrough did each described interaction in the
+  browser (``tests/browser/test_lab_interactions.py`` does them too; every redraw
+  took under a second), so this allowance is the learner's looking and deciding;
+* **exercises**: :data:`EXERCISE_MINUTES` per core exercise (a numbered item of the
+  "Exercises" cell before its "Optional" part).
+
+The header states ``Teaching`` = reading + running + hands-on and ``Exercises`` =
+the exercise allowance, each rounded up to a whole minute. ``course/INSTRUCTOR.md``
+gives the table this prints (``python tools/course_minutes.py``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+COURSE = ROOT / "course"
+
+#: A careful reading rate for technical prose with numbers in it.
+WORDS_PER_MINUTE = 150
+#: Looking at a panel, trying what the text describes and deciding what it shows.
+PANEL_MINUTES = 2.0
+#: One core exercise: read it, try it, write or say the answer.
+EXERCISE_MINUTES = 3.0
+#: Run All in JupyterLab in Chromium, seconds: the duration of
+#: ``test_laptop_widths.py::test_no_output_is_cut_off[1920x1080-NN]`` (open the
+#: notebook, Run All, measure every output), so an upper bound. Measured on the
+#: 2-core course machine shared with other jobs, notebook 04 with its full-size
+#: cache built (a cold cache adds about half a minute once).
+MEASURED_RUN_ALL_S: dict[str, float] = {
+    "00": 14.4,
+    "01": 20.4,
+    "02": 16.4,
+    "03": 15.3,
+    "04": 20.2,
+    "05": 17.4,
+}
+#: The line at the top of every notebook.
+HEADER = re.compile(r"\*\*Teaching:\*\* (\d+) min · \*\*Exercises:\*\* (\d+) min")
+#: Where a notebook's optional material starts (a heading or a bold lead-in).
+OPTIONAL = re.compile(r"^(#+ |\*\*)Optional", re.M)
+WIDGET = "application/vnd.jupyter.widget-view+json"
+
+
+@dataclass(frozen=True, slots=True)
+class Minutes:
+    """One notebook's measured core time."""
+
+    notebook: str
+    words: int
+    run_all_s: float
+    panels: int
+    exercises: int
+
+    @property
+    def teaching(self) -> int:
+        """Reading, running and hands-on, rounded up."""
+        minutes = self.words / WORDS_PER_MINUTE + self.run_all_s / 60
+        return math.ceil(minutes + self.panels * PANEL_MINUTES)
+
+    @property
+    def exercise(self) -> int:
+        """The core exercises' allowance, rounded up."""
+        return math.ceil(self.exercises * EXERCISE_MINUTES)
+
+    @property
+    def total(self) -> int:
+        return self.teaching + self.exercise
+
+
+def _words(text: str) -> int:
+    return len(re.findall(r"[A-Za-z0-9$%.,'’-]+", text))
+
+
+def _text(value: str | list[str]) -> str:
+    return "".join(value) if isinstance(value, list) else value
+
+
+def measure(path: Path) -> Minutes:
+    """The core time of one notebook (its stored outputs are those of Run All)."""
+    nb = json.loads(path.read_text())
+    words = panels = exercises = 0
+    optional = False
+    for cell in nb["cells"]:
+        source = _text(cell["source"])
+        if cell["cell_type"] == "markdown":
+            if source.startswith("## "):
+                optional = False  # a new section starts core again
+            cut = OPTIONAL.search(source)
+            core = source[: cut.start()] if cut else source
+            if re.match(r"## Exercises?\b", source):
+                exercises += len(re.findall(r"^\d+\. ", core, re.M))
+            if not optional:
+                words += _words(core)
+            if cut:
+                optional = True
+            continue
+        if optional:
+            continue
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            if WIDGET in data:
+                panels += 1
+                continue
+            words += _words(_text(data.get("text/markdown") or out.get("text") or ""))
+    key = path.name[:2]
+    return Minutes(path.stem, words, MEASURED_RUN_ALL_S.get(key, 0.0), panels, exercises)
+
+
+def stated(path: Path) -> tuple[int, int]:
+    """The ``(teaching, exercises)`` minutes a notebook states at its top."""
+    nb = json.loads(path.read_text())
+    match = HEADER.search(_text(nb["cells"][0]["source"]))
+    if match is None:
+        raise ValueError(f"{path.name}: no 'Teaching: N min · Exercises: N min' line")
+    return int(match.group(1)), int(match.group(2))
+
+
+def table(keys: list[str]) -> str:
+    """The Markdown table of measured minutes for notebooks ``keys`` (e.g. ``["00", ...]``)."""
+    lines = [
+        "| notebook | words | Run All (s) | panels | core exercises "
+        "| teaching | exercises | total |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    total = 0
+    for key in keys:
+        m = measure(next(COURSE.glob(f"{key}_*.ipynb")))
+        total += m.total
+        lines.append(
+            f"| {m.notebook} | {m.words} | {m.run_all_s:.0f} | {m.panels} | {m.exercises} | "
+            f"{m.teaching} | {m.exercise} | {m.total} |"
+        )
+    lines.append(f"| **total** | | | | | | | **{total}** |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(table(sys.argv[1:] or list(MEASURED_RUN_ALL_S)))
