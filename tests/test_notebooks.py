@@ -168,7 +168,7 @@ _ALLOWED_DIGITS = [
     r"\]\([^)]*\)",  # link targets
     r"^#+ 0\d ",  # the notebook's number in its title
     r"\[0\d · ",  # ... and in links to notebooks
-    r"\*\*Teaching:\*\* \d+ min · \*\*Exercises:\*\* \d+ min",
+    r"\*\*Teaching:\*\* \d+ min · \*\*Exercises:\*\* \d+ min( · \*\*Optional:\*\* \d+ min)?",
     r"\(\d+ min\)",  # exercise headings
     r"¶\d+",  # SEC paragraph citations
     r"\b1 August( 2012)?",  # the day itself
@@ -254,7 +254,12 @@ def test_instructor_notes_cover_the_workshop():
         assert needed in text
     assert "../docs/setup.md" in text
     # Each plan is a table of "| h:mm | minutes | ..." rows that fills its length exactly.
-    for heading, length in (("### The 2-hour plan", 120), ("### The 3-hour plan", 180)):
+    plans = (
+        ("### The 2-hour plan", 120),
+        ("### The 3-hour plan", 180),
+        ("### The 3½-hour plan", 210),
+    )
+    for heading, length in plans:
         assert heading in text, heading
         plan = text.split(heading, 1)[1].split("\n#", 1)[0]
         rows = re.findall(r"^\| (\d):(\d\d) \| (\d+) \|", plan, flags=re.MULTILINE)

@@ -49,6 +49,13 @@ MEASURED_RUN_ALL_S: dict[str, float] = {
     "03": 15.3,
     "04": 20.2,
     "05": 17.4,
+    # 06-10: Run All in Lab, from the click to the kernel going idle
+    # (tests/browser/test_lab_state_after_run_all.py's walkthrough, same machine).
+    "06": 9.1,
+    "07": 12.2,
+    "08": 10.8,
+    "09": 15.3,
+    "10": 21.6,
 }
 #: The line at the top of every notebook.
 HEADER = re.compile(r"\*\*Teaching:\*\* (\d+) min · \*\*Exercises:\*\* (\d+) min")
@@ -66,6 +73,8 @@ class Minutes:
     run_all_s: float
     panels: int
     exercises: int
+    #: The optional sections, at the same rates (their cells are run by Run All too).
+    optional_minutes: int = 0
 
     @property
     def teaching(self) -> int:
@@ -91,35 +100,75 @@ def _text(value: str | list[str]) -> str:
     return "".join(value) if isinstance(value, list) else value
 
 
+def _exercises(text: str) -> int:
+    return len(re.findall(r"^\d+\. ", text, re.M))
+
+
 def measure(path: Path) -> Minutes:
-    """The core time of one notebook (its stored outputs are those of Run All)."""
+    """The core and optional time of one notebook (its stored outputs are Run All's).
+
+    A notebook is read section by section: a ``## `` heading starts a section, core
+    unless the heading says "Optional"; inside a core section, a line that starts
+    "**Optional" (or a deeper "Optional" heading) makes the rest of it optional.
+    Numbered items count as exercises in a section headed "Exercises" (core) or
+    "Optional exercises".
+    """
     nb = json.loads(path.read_text())
-    words = panels = exercises = 0
-    optional = False
+    core = Tally()
+    extra = Tally()
+    optional = in_exercises = False
     for cell in nb["cells"]:
         source = _text(cell["source"])
         if cell["cell_type"] == "markdown":
-            if source.startswith("## "):
-                optional = False  # a new section starts core again
-            cut = OPTIONAL.search(source)
-            core = source[: cut.start()] if cut else source
-            if re.match(r"## Exercises?\b", source):
-                exercises += len(re.findall(r"^\d+\. ", core, re.M))
-            if not optional:
-                words += _words(core)
-            if cut:
-                optional = True
+            for part in re.split(r"(?m)^(?=## )", source):
+                if part.startswith("## "):
+                    optional = part.startswith("## Optional")
+                    in_exercises = bool(re.match(r"## (Optional )?[Ee]xercises?\b", part))
+                cut = None if optional else OPTIONAL.search(part)
+                head, tail = (part[: cut.start()], part[cut.start() :]) if cut else (part, "")
+                (extra if optional else core).add(head, in_exercises)
+                if cut:
+                    optional = True
+                    extra.add(tail, in_exercises)
             continue
-        if optional:
-            continue
+        tally = extra if optional else core
         for out in cell.get("outputs", []):
             data = out.get("data", {})
             if WIDGET in data:
-                panels += 1
+                tally.panels += 1
                 continue
-            words += _words(_text(data.get("text/markdown") or out.get("text") or ""))
+            tally.words += _words(_text(data.get("text/markdown") or out.get("text") or ""))
     key = path.name[:2]
-    return Minutes(path.stem, words, MEASURED_RUN_ALL_S.get(key, 0.0), panels, exercises)
+    return Minutes(
+        path.stem,
+        core.words,
+        MEASURED_RUN_ALL_S.get(key, 0.0),
+        core.panels,
+        core.exercises,
+        optional_minutes=extra.minutes(),
+    )
+
+
+@dataclass(slots=True)
+class Tally:
+    """Words, panels and exercises of one part (core or optional) of a notebook."""
+
+    words: int = 0
+    panels: int = 0
+    exercises: int = 0
+
+    def add(self, text: str, in_exercises: bool) -> None:
+        self.words += _words(text)
+        if in_exercises:
+            self.exercises += _exercises(text)
+
+    def minutes(self) -> int:
+        """Reading, hands-on and exercises at the core's rates, rounded up."""
+        return math.ceil(
+            self.words / WORDS_PER_MINUTE
+            + self.panels * PANEL_MINUTES
+            + self.exercises * EXERCISE_MINUTES
+        )
 
 
 def stated(path: Path) -> tuple[int, int]:
@@ -135,20 +184,61 @@ def table(keys: list[str]) -> str:
     """The Markdown table of measured minutes for notebooks ``keys`` (e.g. ``["00", ...]``)."""
     lines = [
         "| notebook | words | Run All (s) | panels | core exercises "
-        "| teaching | exercises | total |",
-        "|---|---|---|---|---|---|---|---|",
+        "| teaching | exercises | total | optional |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
-    total = 0
+    total = optional = 0
     for key in keys:
         m = measure(next(COURSE.glob(f"{key}_*.ipynb")))
         total += m.total
         lines.append(
             f"| {m.notebook} | {m.words} | {m.run_all_s:.0f} | {m.panels} | {m.exercises} | "
-            f"{m.teaching} | {m.exercise} | {m.total} |"
+            f"{m.teaching} | {m.exercise} | {m.total} | {m.optional_minutes} |"
         )
-    lines.append(f"| **total** | | | | | | | **{total}** |")
+        optional += m.optional_minutes
+    lines.append(f"| **total** | | | | | | | **{total}** | {optional} |")
     return "\n".join(lines)
 
 
+#: The whole header line (teaching, exercises and the optional sections' minutes).
+FULL_HEADER = re.compile(
+    r"\*\*Teaching:\*\* \d+ min · \*\*Exercises:\*\* \d+ min( · \*\*Optional:\*\* \d+ min)?"
+)
+
+
+def header(m: Minutes) -> str:
+    """The line a notebook states at its top, from its measurement."""
+    return (
+        f"**Teaching:** {m.teaching} min · **Exercises:** {m.exercise} min"
+        f" · **Optional:** {m.optional_minutes} min"
+    )
+
+
+def write_headers(keys: list[str]) -> list[str]:
+    """Restate each notebook's header from its measurement; return the names changed.
+
+    Only the header line of the first cell changes (the notebook's JSON is rewritten
+    with the one-space indent and key order Jupyter saves).
+    """
+    changed = []
+    for key in keys:
+        path = next(COURSE.glob(f"{key}_*.ipynb"))
+        nb = json.loads(path.read_text())
+        first = _text(nb["cells"][0]["source"])
+        new = FULL_HEADER.sub(header(measure(path)), first, count=1)
+        if new == first:
+            continue
+        # Keep the cell's own form: one string, or a list of lines.
+        was_text = isinstance(nb["cells"][0]["source"], str)
+        nb["cells"][0]["source"] = new if was_text else new.splitlines(keepends=True)
+        path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
+        changed.append(path.name)
+    return changed
+
+
 if __name__ == "__main__":
-    print(table(sys.argv[1:] or list(MEASURED_RUN_ALL_S)))
+    args = sys.argv[1:]
+    if args[:1] == ["--write"]:
+        print("\n".join(write_headers(args[1:] or list(MEASURED_RUN_ALL_S))) or "no change")
+    else:
+        print(table(args or list(MEASURED_RUN_ALL_S)))

@@ -8,7 +8,6 @@ changed, without a browser. Charts are altair ``JupyterChart`` widgets in offlin
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any, cast
 
 import altair as alt
@@ -48,24 +47,6 @@ def md(text: str) -> Any:
     from IPython.display import Markdown
 
     return Markdown(text.replace("\\$", "$").replace("$", "\\\\$"))
-
-
-def table(
-    data: pd.DataFrame | Sequence[dict[str, object]], columns: Sequence[str] | None = None
-) -> Any:
-    """A real HTML table for a cell's output: every value in full, never cut with "…".
-
-    Marked ``tex2jax_ignore`` so JupyterLab's MathJax leaves the dollar amounts alone
-    (two of them in one table would otherwise be typeset as a formula).
-    """
-    from IPython.display import HTML
-
-    if isinstance(data, pd.DataFrame):
-        columns = list(columns or data.columns)
-        rows: Sequence[dict[str, object]] = data.to_dict("records")
-    else:
-        rows = data
-    return HTML(f"<div class='tex2jax_ignore smars-table'>{html_table(rows, columns)}</div>")
 
 
 def chart_widget(chart: alt.TopLevelMixin) -> alt.JupyterChart:

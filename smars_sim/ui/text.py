@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = ["Table", "esc", "html_table", "table", "text_table"]
 
@@ -52,19 +53,34 @@ class Table:
     """Rows shown in a notebook cell as a real HTML table (no wrapping text, no "…").
 
     The cell's text form (``text/plain``: a terminal, nbval, a screen reader's fallback)
-    is the same rows as :func:`text_table`.
+    is the same rows as :func:`text_table`. The HTML is marked ``tex2jax_ignore``, so
+    JupyterLab's MathJax leaves dollar amounts alone (two of them in one table would
+    otherwise be typeset as a formula).
     """
 
     rows: Sequence[dict[str, object]]
     columns: Sequence[str] | None = None
 
     def _repr_html_(self) -> str:
-        return html_table(self.rows, self.columns)
+        return (
+            f"<div class='tex2jax_ignore smars-table'>{html_table(self.rows, self.columns)}</div>"
+        )
 
     def __repr__(self) -> str:
         return text_table(self.rows, self.columns)
 
 
-def table(rows: Sequence[dict[str, object]], columns: Sequence[str] | None = None) -> Table:
-    """Rows to display as the last expression of a cell: an HTML table, every value whole."""
-    return Table(list(rows), list(columns) if columns is not None else None)
+def table(data: Any, columns: Sequence[str] | None = None) -> Table:
+    """Rows (or a DataFrame) to display as a cell's output: an HTML table, every value whole.
+
+    Args:
+        data: The rows (dicts), or a pandas DataFrame (its index is not shown).
+        columns: Which columns, in order (default: all).
+    """
+    # Duck-typed: this module stays standard-library only (the widget-free models).
+    if hasattr(data, "to_dict") and hasattr(data, "columns"):
+        columns = list(columns if columns is not None else data.columns)
+        rows: list[dict[str, object]] = data.to_dict("records")
+    else:
+        rows = list(data)
+    return Table(rows, list(columns) if columns is not None else None)

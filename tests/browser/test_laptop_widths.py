@@ -21,8 +21,6 @@ from browser_helpers import (
 
 NOTEBOOKS = sorted(p.name for p in COURSE.glob("[0-9][0-9]_*.ipynb"))
 SIZES = {"1280x800": (1280, 800), "1920x1080": (1920, 1080)}
-#: Notebooks another branch reflows (ux2: 06-10); the integrator removes these marks.
-FIXED_ELSEWHERE: set[tuple[str, str]] = {("1280x800", "10")}
 
 _MEASURE_JS = """(panel) => {
   const bad = [];
@@ -65,10 +63,7 @@ def _params() -> list[Any]:
     params = []
     for size in SIZES:
         for name in NOTEBOOKS:
-            marks = []
-            if (size, name[:2]) in FIXED_ELSEWHERE:
-                marks.append(pytest.mark.xfail(strict=True, reason="fixed on branch ux2"))
-            params.append(pytest.param(size, name, marks=marks, id=f"{size}-{name[:2]}"))
+            params.append(pytest.param(size, name, id=f"{size}-{name[:2]}"))
     return params
 
 
