@@ -250,14 +250,19 @@ def test_a_read_only_file_system_at_any_step_gives_one_line(
 
 
 def test_a_folder_that_cannot_be_written_is_refused_before_the_replay(capsys, tmp_path):
-    if os.geteuid() == 0:
-        pytest.skip("root writes into read-only folders; the injected EROFS tests cover it")
     folder = tmp_path / "ro"
     folder.mkdir()
-    folder.chmod(0o555)
+    # Root writes into a 0555 folder; an immutable one (chattr +i) refuses even root.
+    as_root = os.geteuid() == 0
+    if as_root:
+        subprocess.run(["chattr", "+i", str(folder)], check=True)
+    else:
+        folder.chmod(0o555)
     try:
         status = main(["replay", "--scenario", "small", "--out", str(folder / "out")])
     finally:
+        if as_root:
+            subprocess.run(["chattr", "-i", str(folder)], check=True)
         folder.chmod(0o755)
     _, err = capsys.readouterr()
     assert status == 2 and "cannot be written" in err and len(err.splitlines()) == 1

@@ -82,7 +82,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     here = Path(__file__).parent
     for item in items:
         if here in Path(str(item.fspath)).parents:
-            item.add_marker(pytest.mark.browser)
+            if item.get_closest_marker("screenshots") is None:
+                item.add_marker(pytest.mark.browser)
             if MISSING and not os.environ.get("CI"):
                 item.add_marker(pytest.mark.skip(reason=f"browser tests skipped: {MISSING}"))
 

@@ -1,12 +1,11 @@
-"""Regenerate docs/screenshots/ (course.png, console*.png): ``SMARS_DOCS_SCREENSHOTS=1 make test``.
+"""Regenerate docs/screenshots/ (course.png, console*.png).
 
-Skipped otherwise: the pictures are committed, and retaking them on every run
-would only churn the repository.
+Run ``.venv/bin/pytest tests/browser -m screenshots``. ``make test`` leaves it out: the
+pictures are committed, and retaking them on every run would only churn the repository.
 """
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import pytest
@@ -14,10 +13,10 @@ from browser_helpers import REPO, Server, open_notebook, run_all, wait_text
 
 OUT = REPO / "docs" / "screenshots"
 
-pytestmark = pytest.mark.skipif(
-    not os.environ.get("SMARS_DOCS_SCREENSHOTS"),
-    reason="set SMARS_DOCS_SCREENSHOTS=1 to retake docs/screenshots/",
-)
+# Not a test: it retakes docs/screenshots/. Marked "screenshots" (not "browser"), so
+# `make test` (pytest -m browser) leaves it out rather than skipping it; run it with
+# `pytest tests/browser -m screenshots`.
+pytestmark = pytest.mark.screenshots
 
 
 @pytest.mark.parametrize(
