@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from heapq import heappop, heappush
+from random import Random
 from typing import Any
 
 from .builds import Build, old_build, rlp_build
@@ -130,7 +131,7 @@ class Simulation:
         self.samples: list[tuple[int, int, float, float, int, int]] = []
         self.price_samples: list[list[int]] = []
         self.window: dict[str, list[float]] | None = None
-        self._rr = {"auction": 0, "premarket": 0}
+        self._rr = {"retail": 0, "premarket": 0}
 
         self._schedule_day()
 
@@ -202,6 +203,8 @@ class Simulation:
         if s.parents:
             for p in s.parents:
                 specs.append((parse_time(p.received, what="parent time"), p.symbol, p.side, p.qty))
+        elif s.retail_per_min > 0:
+            specs = self._retail_flow(rng)
         else:
             for index, spec in enumerate(s.symbols):
                 for _ in range(spec.knight_parents):
@@ -213,7 +216,7 @@ class Simulation:
             ]
         specs.sort()
         parents = [
-            ParentOrder(i + 1, sym, side, qty, t, retail=True, for_open=True)
+            ParentOrder(i + 1, sym, side, qty, t, retail=True, for_open=t < OPEN_NS)
             for i, (t, sym, side, qty) in enumerate(specs)
         ]
         # Pre-market orders from other clients: not retail, not for the auction.
@@ -223,6 +226,8 @@ class Simulation:
         times = sorted(
             start + int(pre.random() * (OPEN_NS - start)) for _ in range(s.premarket_orders)
         )
+        if s.premarket_per_min > 0:  # a Poisson flow: its count is not fixed in advance
+            times = sorted(times + _poisson_times(pre, s.premarket_per_min, start, OPEN_NS))
         for i, t in enumerate(times):
             parents.append(
                 ParentOrder(
@@ -236,6 +241,73 @@ class Simulation:
                 )
             )
         return parents
+
+    def _retail_flow(self, rng: Random) -> list[tuple[int, int, int, int]]:
+        """Retail parents arriving at random through the morning (``retail_per_min``).
+
+        Arrivals are a Poisson flow from ``start_at`` to ``window_end``, dealt to the
+        servers in turn. Which stock each is in is the kit's model, conditioned on the
+        record: the universe *is* the 154 stocks Power Peg traded (SEC ¶1, ¶17), so
+        the orders that will meet Power Peg on the day as scheduled (a server on the
+        old build, still running) take the universe's slots (``knight_parents`` per
+        stock, every stock once before any twice); the rest pick a slot at random.
+        """
+        s = self.scenario
+        end = s.t("window_end") or OPEN_NS
+        times = _poisson_times(rng, s.retail_per_min, self.start, end)
+        slots = [
+            (index, spec.knight_side)
+            for index, spec in enumerate(s.symbols)
+            for _ in range(spec.knight_parents)
+        ]
+        if not slots:
+            return []
+        first = list(dict.fromkeys(slots))  # one slot per stock
+        extra = list(slots)
+        for slot in first:
+            extra.remove(slot)
+        rng.shuffle(first)
+        rng.shuffle(extra)
+        ordered = first + extra
+        old_from, stops = self._old_build_windows()
+        n_servers = len(self.fleet.servers)
+        specs: list[tuple[int, int, int, int]] = []
+        taken = 0
+        for k, t in enumerate(times):
+            server = k % n_servers
+            # An order held for the open starts at the open.
+            starts = max(t, OPEN_NS)
+            meets_peg = old_from[server] <= starts < stops[server]
+            if meets_peg and taken < len(ordered):
+                symbol, side = ordered[taken]
+                taken += 1
+            else:
+                symbol, side = slots[rng.randrange(len(slots))]
+            specs.append((t, symbol, side, rng.choice(s.parent_qty)))
+        return specs
+
+    def _old_build_windows(self) -> tuple[list[float], list[float]]:
+        """Per server, from when it runs the old build and until when it runs, as scheduled."""
+        s = self.scenario
+        step = int(s.operator_step_s * SECOND_NS)
+        inf = float("inf")
+        old_from = [
+            float(self.start) if srv.build is not self.new_build else inf
+            for srv in self.fleet.servers
+        ]
+        rollback = s.t("rollback_at")
+        if rollback is not None:
+            for i, server_id in enumerate(self._updated):
+                old_from[server_id - 1] = min(old_from[server_id - 1], rollback + i * step)
+        stops = [inf] * len(self.fleet.servers)
+        stop_all = s.t("stop_all_at")
+        if stop_all is not None:
+            for i in range(len(stops)):
+                stops[i] = stop_all + (i + 1) * step
+        halt = s.t("halt_at")
+        if halt is not None:
+            stops = [min(x, halt) for x in stops]
+        return old_from, stops
 
     def _schedule_rollback(self, at: int, actor: str) -> None:
         step = int(self.scenario.operator_step_s * SECOND_NS)
@@ -255,7 +327,7 @@ class Simulation:
     # --------------------------------------------------------------- handlers
     def _on_arrive(self, now: int, parent: object) -> None:
         assert isinstance(parent, ParentOrder)
-        flow = "auction" if parent.for_open else "premarket"
+        flow = "retail" if parent.retail else "premarket"
         servers = self.fleet.servers
         index = self._rr[flow]
         self._rr[flow] = index + 1
@@ -460,6 +532,17 @@ class Simulation:
     def rollback(self, at: str | int | None = None, actor: str = "operator") -> None:
         """Re-install the old build on the servers that were updated, one by one."""
         self._schedule_rollback(self._at(at), actor)
+
+
+def _poisson_times(rng: Random, per_min: float, start: int, end: int) -> list[int]:
+    """Arrival times (ns) of a Poisson flow of ``per_min`` a minute over ``[start, end)``."""
+    times: list[int] = []
+    rate_per_ns = per_min / 60e9
+    t = start + rng.expovariate(rate_per_ns)
+    while t < end:
+        times.append(int(t))
+        t += rng.expovariate(rate_per_ns)
+    return times
 
 
 def replay(scenario: Scenario, progress: Callable[[float], None] | None = None) -> Result:

@@ -2,8 +2,15 @@
 
 The record names a dozen of the 154 stocks. Those keep their tickers and every
 figure the record documents (opening or reference prices, which way they moved,
-typical volume). Everything else is synthetic and marked so: tickers ``SYN001``…,
-and ``synthetic=True`` on every row whose figures are not from the record.
+typical volume). Everything else is simulated and marked so: tickers ``~S001``…
+(a style no listed ticker has, see :func:`simulated_ticker`), and ``synthetic=True``
+on every row whose figures are not from the record.
+
+A *market draw* (``market_seed``) redraws the simulated part: prices and liquidity are
+stratified draws (one value from each of ``n`` equal-probability slices of the
+distribution, in a random order), so every draw has the same spread of small and
+large, thin and deep names, and differs in which name gets which. The default draw,
+from the calibration's ``universe_seed``, is stored in ``data/symbols.csv``.
 
 Run ``python -m smars_sim.core.universe`` to regenerate ``data/symbols.csv`` from the
 calibration table; a test checks that the committed file matches.
@@ -17,11 +24,35 @@ import math
 import sys
 from pathlib import Path
 from random import Random
+from statistics import NormalDist
 from typing import Any
 
 from .record import data_dir, load_table
 
-__all__ = ["build_universe", "render_csv"]
+__all__ = ["SIMULATED_PREFIX", "build_universe", "render_csv", "simulated_ticker"]
+
+#: How every simulated ticker starts. No listed ticker contains ``~``, so a simulated
+#: name can never be mistaken for a real one, in a table, a chart or an e-mail.
+SIMULATED_PREFIX = "~S"
+
+
+def simulated_ticker(number: int) -> str:
+    """The ticker of the ``number``-th simulated name (1-based): ``~S001``, ``~S002``…"""
+    return f"{SIMULATED_PREFIX}{number:03d}"
+
+
+def _stratified(rng: Random, n: int) -> list[float]:
+    """``n`` standard-normal values, one from each of ``n`` equal-probability slices, shuffled.
+
+    A plain random draw of 154 names sometimes gives a few extremely thin, expensive
+    names that dominate the day's loss; stratifying keeps every draw's spread the
+    same (the distribution's quantiles) and redraws which name gets which value.
+    """
+    normal = NormalDist()
+    values = [normal.inv_cdf((k + rng.random()) / n) for k in range(n)]
+    rng.shuffle(values)
+    return values
+
 
 COLUMNS = (
     "symbol",
@@ -74,12 +105,13 @@ def _named(calibration: dict[str, float]) -> list[dict[str, Any]]:
         },
         {
             "symbol": "CODE",
-            "open": None,
+            "open": 1146,
+            "open_is_model": True,
             "side": -1,
             "others": quiet,
             "source": (
-                "record §4: Knight's selling pushed it below $10; "
-                "~100k shares/day normally; open synthetic"
+                "record §4: peaked at $11.46 at 09:31, then Knight's selling pushed it below "
+                "$10; ~100k shares/day normally; open set to the $11.46 peak (kit's model)"
             ),
         },
         {
@@ -117,67 +149,96 @@ def _named(calibration: dict[str, float]) -> list[dict[str, Any]]:
     ]
 
 
-def build_universe(calibration: dict[str, float]) -> list[dict[str, Any]]:
+def _named_depth(calibration: dict[str, float], named: dict[str, Any]) -> float | None:
+    """A named stock's calibrated impact depth, if the calibration table gives one.
+
+    ``depth_shares_<ticker>`` (lower case) tunes one documented stock to its documented
+    move (``data/calibration.csv`` says which move); otherwise the four busted names
+    share ``thin_depth_shares`` and the rest draw their depth like any other name.
+    """
+    key = "depth_shares_" + named["symbol"].lower().replace("/", "_")
+    if key in calibration:
+        return calibration[key]
+    return named.get("depth")
+
+
+def build_universe(
+    calibration: dict[str, float], market_seed: int | None = None
+) -> list[dict[str, Any]]:
     """Build the 154-symbol universe deterministically from the calibration table.
 
     Args:
         calibration: Parameter name -> value (``data/calibration.csv``).
+        market_seed: Which draw of the simulated market (``None``: the calibration's
+            ``universe_seed``, the draw stored in ``data/symbols.csv``). The documented
+            figures of named stocks are the same in every draw.
 
     Returns:
         One dict per symbol with the ``COLUMNS`` keys.
     """
-    rng = Random(int(calibration["universe_seed"]))
+    seed = int(calibration["universe_seed"]) if market_seed is None else market_seed
+    rng = Random(seed)
     n_symbols = int(calibration["symbols"])
     n_long = int(calibration["long_symbols"])
     n_parents = int(calibration["parent_orders"])
+    named_rows = _named(calibration)
+    # Stratified draws, one per symbol, for the price and the three liquidity terms.
+    z_price = _stratified(rng, n_symbols)
+    z_liquidity = _stratified(rng, n_symbols)
+    z_depth = _stratified(rng, n_symbols)
+    z_others = _stratified(rng, n_symbols)
 
-    def price() -> int:
+    def price(i: int) -> int:
         median = calibration["price_median_usd"] * 100
-        return max(100, round(median * math.exp(rng.gauss(0, calibration["price_sigma"]))))
+        return max(100, round(median * math.exp(z_price[i] * calibration["price_sigma"])))
 
-    def liquidity() -> tuple[float, float]:
+    def liquidity(i: int) -> tuple[float, float]:
         # One liquidity factor drives both a name's impact depth and the other
         # participants' volume in it: thin stocks are thin on both counts. Volume
         # grows faster than depth across names (the exponent), as trading does.
-        factor = math.exp(rng.gauss(0, calibration["liquidity_sigma"]))
+        factor = math.exp(z_liquidity[i] * calibration["liquidity_sigma"])
         depth = (
             calibration["depth_median_shares"]
             * factor
-            * math.exp(rng.gauss(0, calibration["depth_noise_sigma"]))
+            * math.exp(z_depth[i] * calibration["depth_noise_sigma"])
         )
         others = (
             calibration["others_median_shares_per_s"]
             * factor ** calibration["others_liquidity_exponent"]
-            * math.exp(rng.gauss(0, calibration["others_noise_sigma"]))
+            * math.exp(z_others[i] * calibration["others_noise_sigma"])
         )
         return round(depth), round(others, 2)
 
     rows: list[dict[str, Any]] = []
-    for named in _named(calibration):
-        documented = named["open"] is not None and named["side"] is not None
-        depth, others = liquidity()
+    for i, named in enumerate(named_rows):
+        documented = (
+            named["open"] is not None
+            and named["side"] is not None
+            and not named.get("open_is_model", False)
+        )
+        depth, others = liquidity(i)
         rows.append(
             {
                 "symbol": named["symbol"],
                 "synthetic": not documented,
-                "open_cents": named["open"] if named["open"] is not None else price(),
-                "depth_shares": named.get("depth") or depth,
+                "open_cents": named["open"] if named["open"] is not None else price(i),
+                "depth_shares": _named_depth(calibration, named) or depth,
                 "others_shares_per_s": round(named["others"], 2) if "others" in named else others,
                 "knight_side": named["side"],
                 "source": named["source"],
             }
         )
     for i in range(n_symbols - len(rows)):
-        depth, others = liquidity()
+        depth, others = liquidity(len(named_rows) + i)
         rows.append(
             {
-                "symbol": f"SYN{i + 1:03d}",
+                "symbol": simulated_ticker(i + 1),
                 "synthetic": True,
-                "open_cents": price(),
+                "open_cents": price(len(named_rows) + i),
                 "depth_shares": depth,
                 "others_shares_per_s": others,
                 "knight_side": None,
-                "source": "synthetic: drawn by smars_sim.core.universe from data/calibration.csv",
+                "source": "simulated: drawn by smars_sim.core.universe from data/calibration.csv",
             }
         )
     # Parents: 212 orders over 154 names, so 58 names get two.
