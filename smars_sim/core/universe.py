@@ -196,7 +196,11 @@ def build_universe(
         # One liquidity factor drives both a name's impact depth and the other
         # participants' volume in it: thin stocks are thin on both counts. Volume
         # grows faster than depth across names (the exponent), as trading does.
-        factor = math.exp(z_liquidity[i] * calibration["liquidity_sigma"])
+        # Dearer names are more liquid (large caps): the liquidity draw leans on the
+        # price draw, so an expensive name is rarely also among the thinnest.
+        rho = calibration["price_liquidity_correlation"]
+        z = rho * z_price[i] + math.sqrt(1 - rho * rho) * z_liquidity[i]
+        factor = math.exp(z * calibration["liquidity_sigma"])
         depth = (
             calibration["depth_median_shares"]
             * factor
