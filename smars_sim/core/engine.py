@@ -243,10 +243,11 @@ class Simulation:
         return parents
 
     def _retail_flow(self, rng: Random) -> list[tuple[int, int, int, int]]:
-        """Retail parents arriving at random through the morning (``retail_per_min``).
+        """Retail parents arriving through the morning (``retail_per_min``).
 
-        Arrivals are a Poisson flow from ``start_at`` to ``window_end``, dealt to the
-        servers in turn. Which stock each is in is the kit's model, conditioned on the
+        Arrivals are a steady flow with random timing (one in each interval of
+        ``1/retail_per_min``, at a random point in it) from ``start_at`` to
+        ``window_end``, dealt to the servers in turn. Which stock each is in is the kit's model, conditioned on the
         record: the universe *is* the 154 stocks Power Peg traded (SEC ¶1, ¶17), so
         the orders that will meet Power Peg on the day as scheduled (a server on the
         old build, still running) take the universe's slots (``knight_parents`` per
@@ -254,7 +255,7 @@ class Simulation:
         """
         s = self.scenario
         end = s.t("window_end") or OPEN_NS
-        times = _poisson_times(rng, s.retail_per_min, self.start, end)
+        times = _jittered_times(rng, s.retail_per_min, self.start, end)
         slots = [
             (index, spec.knight_side)
             for index, spec in enumerate(s.symbols)
@@ -266,8 +267,12 @@ class Simulation:
         extra = list(slots)
         for slot in first:
             extra.remove(slot)
-        rng.shuffle(first)
-        rng.shuffle(extra)
+        # A stock's weight: what a minute of Power Peg costs there, roughly (its price
+        # times the makers' lean per share, which falls with depth as the impact law).
+        exponent = s.liquidity.impact_exponent
+        weight = [spec.open_cents * spec.depth_shares**-exponent for spec in s.symbols]
+        first = _spread_order(rng, first, weight)
+        extra = _spread_order(rng, extra, weight)
         ordered = first + extra
         old_from, stops = self._old_build_windows()
         n_servers = len(self.fleet.servers)
@@ -543,6 +548,42 @@ def _poisson_times(rng: Random, per_min: float, start: int, end: int) -> list[in
         times.append(int(t))
         t += rng.expovariate(rate_per_ns)
     return times
+
+
+def _jittered_times(rng: Random, per_min: float, start: int, end: int) -> list[int]:
+    """One arrival in each interval of ``1/per_min`` over ``[start, end)``, at a random point.
+
+    A steady flow whose exact times are random: unlike a Poisson flow, the count over
+    the morning does not wander with the seed.
+    """
+    step = 60e9 / per_min
+    times: list[int] = []
+    k = 0
+    while True:
+        t = start + (k + rng.random()) * step
+        if t >= end:
+            return times
+        times.append(int(t))
+        k += 1
+
+
+def _spread_order(
+    rng: Random, slots: list[tuple[int, int]], weight: list[float]
+) -> list[tuple[int, int]]:
+    """The slots in a random order whose every stretch spans the range of weights.
+
+    Slots are ranked by their stock's weight, and ordered by a randomly offset golden-ratio sequence
+    of the rank (a low-discrepancy order, with a little jitter): any run of
+    consecutive slots, such as the parents that meet Power Peg before the rollback,
+    mixes costly and cheap stocks the way the whole universe does. A plain shuffle
+    would sometimes give the early parents (who run longest) only the costliest
+    stocks, and the day's loss would swing with the seed for that reason alone.
+    """
+    ranked = sorted(slots, key=lambda slot: (weight[slot[0]], slot))
+    golden = (5**0.5 - 1) / 2
+    offset = rng.random()
+    keys = [((i * golden + offset) % 1.0) + 0.05 * rng.random() for i in range(len(ranked))]
+    return [slot for _, slot in sorted(zip(keys, ranked, strict=True))]
 
 
 def replay(scenario: Scenario, progress: Callable[[float], None] | None = None) -> Result:

@@ -98,10 +98,14 @@ def _named(calibration: dict[str, float]) -> list[dict[str, Any]]:
         },
         {
             "symbol": "ARC",
-            "open": None,
+            "open": round(calibration["price_median_usd"] * 100),
+            "open_is_model": True,
             "side": None,
             "depth": thin,
-            "source": "record §4: trades busted (threshold not known); price and side synthetic",
+            "source": (
+                "record §4: trades busted (threshold not known); price (the simulated "
+                "names' median, kit's model) and side synthetic"
+            ),
         },
         {
             "symbol": "CODE",
@@ -245,11 +249,26 @@ def build_universe(
                 "source": "simulated: drawn by smars_sim.core.universe from data/calibration.csv",
             }
         )
-    # Parents: 212 orders over 154 names, so 58 names get two.
+    # Parents: 212 orders over 154 names, so 58 names get two. Which ones is spread
+    # over the range of weights (a randomly offset golden-ratio selection of the
+    # ranks), so no draw gives the second parents only to the costliest names. A
+    # name's weight is its price times the makers' lean per share (depth ** -0.6,
+    # the impact law): roughly what a minute of Power Peg costs there.
+    # The named stocks keep one parent each in every draw (kit's model: the record
+    # does not say how many there were), so their documented paths do not depend
+    # on the draw.
     for row in rows:
         row["knight_parents"] = 1
-    for index in rng.sample(range(len(rows)), n_parents - len(rows)):
-        rows[index]["knight_parents"] = 2
+    n_named = len(named_rows)
+    golden = (5**0.5 - 1) / 2
+    offset = rng.random()
+    by_price = sorted(
+        range(n_named, len(rows)),
+        key=lambda i: (rows[i]["open_cents"] * rows[i]["depth_shares"] ** -0.6, rows[i]["symbol"]),
+    )
+    keys = sorted(range(len(by_price)), key=lambda rank: ((rank * golden + offset) % 1.0, rank))
+    for rank in keys[: n_parents - len(rows)]:
+        rows[by_price[rank]]["knight_parents"] = 2
 
     # Sides: the record gives 80 net-long and 74 net-short names. Named symbols keep
     # their documented side. The rest are assigned greedily, biggest first, so that
