@@ -267,12 +267,16 @@ class Simulation:
         extra = list(slots)
         for slot in first:
             extra.remove(slot)
-        # A stock's weight: what a minute of Power Peg costs there, roughly (its price
-        # times the makers' lean per share, which falls with depth as the impact law).
+        # Two weights per stock: its price (what a minute of Power Peg adds to the
+        # position) and its cost (what a minute loses, roughly: the price times the
+        # makers' lean per share, which falls with depth as the impact law).
         exponent = s.liquidity.impact_exponent
-        weight = [spec.open_cents * spec.depth_shares**-exponent for spec in s.symbols]
-        first = _spread_order(rng, first, weight)
-        extra = _spread_order(rng, extra, weight)
+        weights = (
+            [float(spec.open_cents) for spec in s.symbols],
+            [spec.open_cents * spec.depth_shares**-exponent for spec in s.symbols],
+        )
+        first = _by_side(rng, first, weights)
+        extra = _by_side(rng, extra, weights)
         ordered = first + extra
         old_from, stops = self._old_build_windows()
         n_servers = len(self.fleet.servers)
@@ -568,22 +572,71 @@ def _jittered_times(rng: Random, per_min: float, start: int, end: int) -> list[i
 
 
 def _spread_order(
-    rng: Random, slots: list[tuple[int, int]], weight: list[float]
+    rng: Random, slots: list[tuple[int, int]], weights: tuple[list[float], list[float]]
 ) -> list[tuple[int, int]]:
-    """The slots in a random order whose every stretch spans the range of weights.
+    """The slots in a random order whose every stretch carries its share of both weights.
 
-    Slots are ranked by their stock's weight, and ordered by a randomly offset golden-ratio sequence
-    of the rank (a low-discrepancy order, with a little jitter): any run of
-    consecutive slots, such as the parents that meet Power Peg before the rollback,
-    mixes costly and cheap stocks the way the whole universe does. A plain shuffle
-    would sometimes give the early parents (who run longest) only the costliest
-    stocks, and the day's loss would swing with the seed for that reason alone.
+    Built step by step: of the next few slots of a shuffled list, take the one that
+    keeps the running totals of both weights closest to their share of the whole (a
+    randomised balancing, or "herding", order). So any run of consecutive slots, such
+    as the parents that meet Power Peg before the rollback and so run longest, holds
+    dear and cheap, costly and cheap-to-lose stocks as the whole universe does. A plain
+    shuffle would sometimes give the early parents only the dearest stocks, and the
+    day's positions and loss would swing with the seed for that reason alone.
     """
-    ranked = sorted(slots, key=lambda slot: (weight[slot[0]], slot))
-    golden = (5**0.5 - 1) / 2
-    offset = rng.random()
-    keys = [((i * golden + offset) % 1.0) + 0.05 * rng.random() for i in range(len(ranked))]
-    return [slot for _, slot in sorted(zip(keys, ranked, strict=True))]
+    n = len(slots)
+    if not n:
+        return []
+    totals = [sum(w[slot[0]] for slot in slots) or 1.0 for w in weights]
+    remaining = list(slots)
+    rng.shuffle(remaining)
+    cumulative = [0.0, 0.0]
+    out: list[tuple[int, int]] = []
+    for step in range(n):
+        target = (step + 1) / n
+
+        def miss(slot: tuple[int, int], target: float = target) -> float:
+            return sum(
+                ((cumulative[d] + weights[d][slot[0]]) / totals[d] - target) ** 2 for d in (0, 1)
+            )
+
+        best = min(range(min(_CHOICES, len(remaining))), key=lambda i: miss(remaining[i]))
+        slot = remaining.pop(best)
+        out.append(slot)
+        for d in (0, 1):
+            cumulative[d] += weights[d][slot[0]]
+    return out
+
+
+#: How many candidate slots :func:`_spread_order` weighs at each step: more balances
+#: better and leaves less to chance.
+_CHOICES = 4
+
+
+def _by_side(
+    rng: Random, slots: list[tuple[int, int]], weights: tuple[list[float], list[float]]
+) -> list[tuple[int, int]]:
+    """Each side's slots in :func:`_spread_order`, merged so every stretch has both sides.
+
+    The merge takes the next slot from the side furthest behind its share of the
+    whole, so the parents before the rollback hold long and short stocks in the
+    proportions the universe does (the net long and short positions then depend
+    little on the seed).
+    """
+    sides = {
+        side: _spread_order(rng, [x for x in slots if x[1] == side], weights) for side in (1, -1)
+    }
+    total = {side: len(v) for side, v in sides.items()}
+    taken = {1: 0, -1: 0}
+    merged: list[tuple[int, int]] = []
+    for _ in range(len(slots)):
+        side = min(
+            (s for s in (1, -1) if taken[s] < total[s]),
+            key=lambda s: ((taken[s] + 0.5) / total[s], -s),
+        )
+        merged.append(sides[side][taken[side]])
+        taken[side] += 1
+    return merged
 
 
 def replay(scenario: Scenario, progress: Callable[[float], None] | None = None) -> Result:

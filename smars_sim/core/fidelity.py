@@ -408,7 +408,7 @@ def _specs(scale: float) -> list[_Spec]:
             483e6,
             _usd,
             "calibrated",
-            "impact_coef, permanent_coef, impact_half_life_s, depth_median_shares",
+            "impact_coef, impact_exponent",
             lambda r: r.summary.loss_usd,
         ),
         _Spec(
@@ -477,7 +477,7 @@ def _specs(scale: float) -> list[_Spec]:
             7,
             _count,
             "calibrated",
-            "thin_depth_shares, liquidity_sigma",
+            "liquidity_sigma, depth_noise_sigma, impact_exponent",
             lambda r: r.summary.busted_symbols,
         ),
         _Spec(
@@ -485,7 +485,7 @@ def _specs(scale: float) -> list[_Spec]:
             "all four",
             "record §4; [NYSE-CEE]",
             "calibrated",
-            "thin_depth_shares",
+            "thin_depth_shares, depth_shares_wze, depth_shares_co",
             lambda r: sum(t in _busted_names(r) for t in BUSTED_OF_RECORD),
             4,
             4,
