@@ -26,8 +26,10 @@ from smars_sim.core.fleet import TimelineEntry
 #: ``replay(Scenario.small()).summary.execution_digest``. It covers every child order
 #: and execution, so it changes only when the mechanism (book, makers, router, fleet,
 #: engine, or the small scenario itself) is changed deliberately: then re-derive it and
-#: say why in the commit message.
-GOLDEN_SMALL_DIGEST = "8b02d19d1efa5ff40a52cbd6e35cf4c738a6b26b5acbdda26fdd62e9c831b547"
+#: say why in the commit message. Last changed for issue 14: a re-install (the rollback)
+#: no longer takes back the orders resting in the RLP and re-routes them through Power
+#: Peg; only parents arriving after it meet Power Peg (SEC ¶27).
+GOLDEN_SMALL_DIGEST = "685f09b006b1d765485dcd945659c73b34127a3991ed75ac52314f7866b985e1"
 
 
 # --------------------------------------------------------------------------- invariants

@@ -137,8 +137,17 @@ def test_parents_arrive_through_the_morning_and_meet_power_peg_after_the_rollbac
 def test_the_ensemble_json_has_every_field():
     run = subprocess.run(
         [
-            sys.executable, "-m", "smars_sim.cli", "fidelity", "--scale", "0.01",
-            "--seeds", "21,22", "--market-seeds", "221", "--json",
+            sys.executable,
+            "-m",
+            "smars_sim.cli",
+            "fidelity",
+            "--scale",
+            "0.01",
+            "--seeds",
+            "21,22",
+            "--market-seeds",
+            "221",
+            "--json",
         ],
         capture_output=True,
         text=True,
@@ -155,8 +164,17 @@ def test_the_ensemble_json_has_every_field():
 
 def test_the_ensemble_output_is_deterministic():
     command = [
-        sys.executable, "-m", "smars_sim.cli", "fidelity", "--scale", "0.01",
-        "--seeds", "31,32", "--market-seeds", "231,232", "--json",
+        sys.executable,
+        "-m",
+        "smars_sim.cli",
+        "fidelity",
+        "--scale",
+        "0.01",
+        "--seeds",
+        "31,32",
+        "--market-seeds",
+        "231,232",
+        "--json",
     ]
     first = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     second = subprocess.run(command, capture_output=True, text=True, check=True).stdout

@@ -19,8 +19,8 @@ import pandas as pd
 from ..core import pnl
 from ..core.clock import OPEN_NS, SECOND_NS, parse_time
 from ..core.fleet import CHILD_FIELDS
-from ..core.record import load_table
 from ..core.rates import full_size_rate
+from ..core.record import load_table
 from . import tables
 
 if TYPE_CHECKING:
@@ -33,6 +33,8 @@ __all__ = [
     "LOCKED_IN",
     "child_order_times",
     "clock",
+    "documented_first",
+    "documented_tickers",
     "live_loss_data",
     "live_order_rate_data",
     "metric_days_data",
@@ -40,8 +42,6 @@ __all__ = [
     "pnl_data",
     "positions_data",
     "prices_data",
-    "documented_first",
-    "documented_tickers",
     "top_symbols",
 ]
 

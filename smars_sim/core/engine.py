@@ -247,11 +247,12 @@ class Simulation:
 
         Arrivals are a steady flow with random timing (one in each interval of
         ``1/retail_per_min``, at a random point in it) from ``start_at`` to
-        ``window_end``, dealt to the servers in turn. Which stock each is in is the kit's model, conditioned on the
-        record: the universe *is* the 154 stocks Power Peg traded (SEC ¶1, ¶17), so
-        the orders that will meet Power Peg on the day as scheduled (a server on the
-        old build, still running) take the universe's slots (``knight_parents`` per
-        stock, every stock once before any twice); the rest pick a slot at random.
+        ``window_end``, dealt to the servers in turn. Which stock each is in is the
+        kit's model, conditioned on the record: the universe *is* the 154 stocks Power
+        Peg traded (SEC ¶1, ¶17), so the orders that will meet Power Peg on the day as
+        scheduled (a server on the old build, still running) take the universe's slots
+        (``knight_parents`` per stock, every stock once before any twice, in a balanced
+        order: :func:`_by_side`); the rest pick a slot at random.
         """
         s = self.scenario
         end = s.t("window_end") or OPEN_NS
@@ -610,7 +611,7 @@ def _spread_order(
 
 #: How many candidate slots :func:`_spread_order` weighs at each step: more balances
 #: better and leaves less to chance.
-_CHOICES = 4
+_CHOICES = 10
 
 
 def _by_side(

@@ -735,7 +735,7 @@ def format_table(rows: list[FidelityRow]) -> str:
     return _columns(lines)
 
 
-def _columns(lines: list[tuple[str, ...]]) -> str:
+def _columns(lines: Sequence[Sequence[str]]) -> str:
     widths = [max(len(str(line[i])) for line in lines) for i in range(len(lines[0]))]
     return "\n".join(
         "  ".join(str(v).ljust(w) for v, w in zip(line, widths, strict=True)).rstrip()

@@ -105,7 +105,7 @@ def _specs(rows: list[dict[str, object]] | list[dict[str, str]]) -> tuple[Symbol
     """Symbol specs from universe rows (CSV text or ``build_universe`` values)."""
     return tuple(
         SymbolSpec(
-            ticker=row["symbol"],
+            ticker=str(row["symbol"]),
             synthetic=str(row["synthetic"]).strip().lower() == "true",
             open_cents=int(row["open_cents"]),  # type: ignore[call-overload]
             depth_shares=float(row["depth_shares"]),  # type: ignore[arg-type]
@@ -412,7 +412,10 @@ class Scenario:
 
     @classmethod
     def small(cls, **overrides: object) -> Scenario:
-        """A hand-sized market: 2 symbols, 3 servers, 5 retail parents, server 3 stale.
+        """A hand-sized market: 2 symbols, 3 servers, server 3 stale, 8 retail parents.
+
+        Five parents arrive before the open, for the auction; three arrive after the
+        09:35 rollback, one to each server, so each meets Power Peg (SEC ¶27).
 
         Args:
             **overrides: Any field to change.
@@ -433,6 +436,9 @@ class Scenario:
                 ParentSpec(0, 1, 100, "09:12"),
                 ParentSpec(1, -1, 200, "09:13"),
                 ParentSpec(0, 1, 300, "09:14"),
+                ParentSpec(1, -1, 200, "09:36"),
+                ParentSpec(0, 1, 200, "09:36:30"),
+                ParentSpec(1, -1, 100, "09:37"),
             ),
             premarket_orders=6,
             premarket_start="09:00",
