@@ -276,7 +276,7 @@ def build_universe(
     # long side's (weighting each name by price x parents). Marked at the stop, the
     # longs are worth more and the shorts less, because Power Peg moved the prices.
     def weight(row: dict[str, Any]) -> float:
-        return row["open_cents"] * row["knight_parents"]
+        return row["open_cents"] * (1 + 0.4 * (row["knight_parents"] - 1))
 
     ratio = calibration["short_long_value_ratio"]
     total = sum(weight(r) for r in rows)
