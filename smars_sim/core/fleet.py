@@ -243,7 +243,7 @@ class Server:
             self.fleet.exchange_rlp_cancel(self)
 
     def install(self, build: Build, now: int) -> None:
-        """Install a build and restart: open parent orders are recovered and re-routed.
+        """Install a build and restart: open parent orders SMARS works are re-routed.
 
         Orders resting in the Retail Liquidity Program stay at the exchange (the
         kit's model): a restart does not take them back, so only orders SMARS still
@@ -375,7 +375,7 @@ class Fleet:
 
         An RLP order waits there for retail price-improvement interest. This kit
         does not model the price-improvement providers, so an RLP order rests until
-        its server cancels it (a stop, or a re-install). That is a modelling choice,
+        its server cancels it (a stop; a re-install leaves it). That is a modelling choice,
         not a historical claim.
         """
         self.rlp_resting.setdefault(server.id, []).append(parent)

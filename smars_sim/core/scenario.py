@@ -60,7 +60,7 @@ class SymbolSpec:
     """One symbol of the universe.
 
     Attributes:
-        ticker: The ticker (synthetic names start with ``SYN``).
+        ticker: The ticker (simulated names start with ``~S``: ``SIMULATED_PREFIX``).
         synthetic: True when the symbol (or its figures) is not from the record.
         open_cents: Opening (reference) price in cents.
         depth_shares: Impact depth: net flow, in shares, that moves the price by
@@ -138,7 +138,7 @@ MAX_SERVERS = 64
 _WHY_SERVERS = "Knight had 8; the model is a fleet people deploy and stop by hand"
 #: The record's day has 154 symbols; the prices table has one column per symbol.
 MAX_SYMBOLS = 1_000
-#: Parent orders (retail or pre-market) of a scenario; 1 Aug 2012 has 212 + 776.
+#: Parent orders (retail or pre-market) of a scenario; 1 Aug 2012 has about 700 + 776.
 MAX_PARENTS = 10_000
 #: The biggest order, in shares: Knight traded 397M shares in the whole morning.
 MAX_QTY = 1_000_000_000
