@@ -280,7 +280,7 @@ def test_the_course_scale_holds_the_loss_on_an_unseen_ensemble():
     from smars_sim.analysis.runs import NOTEBOOK_SCALE
     from smars_sim.cli import _run_ensemble
 
-    jobs = [(s, m, NOTEBOOK_SCALE) for s in (61, 62, 63) for m in (601, 602, 603)]
+    jobs = [(s, m, NOTEBOOK_SCALE) for s in (61, 62, 63, 64, 65) for m in (601, 602, 603, 604, 605)]
     rows = {r.figure: r for r in ensemble_rows(NOTEBOOK_SCALE, _run_ensemble(jobs))}
     loss = rows["realised loss (median)"]
     assert loss.within and loss.median > 460e6, loss
