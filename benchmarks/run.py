@@ -14,7 +14,11 @@ Targets (on this 2-core machine):
 * peak memory at most 1.5 GB;
 * the default notebook scale replays in at most 0.5 s;
 * a widget action that replays (05_respond's "Add your plan") updates in under 1 s;
-* the what-if table (16 combinations of the fixes) at that scale in at most 10 s.
+* the what-if table (16 combinations of the fixes) at that scale in at most 10 s;
+* the fidelity ensemble of 25 runs (5 replay seeds x 5 market draws) at scale 0.05 in
+  under a minute, on every core (``smars-sim fidelity --seeds … --market-seeds …``);
+* the full-scale replay stays within the ratio to the bare book it had before the
+  retail flow of issue 14 (1.42x, RESULTS.md of 2026-11-25).
 """
 
 from __future__ import annotations
@@ -30,6 +34,10 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 NOTEBOOK_SCALE = 0.01
+#: Full-scale replay / bare book before issue 14 (benchmarks/RESULTS.md, 2026-11-25).
+RATIO_BEFORE = 1.42
+#: The fidelity ensemble timed: 5 replay seeds x 5 market draws at scale 0.05.
+ENSEMBLE = ("--scale", "0.05", "--seeds", "1,2,3,4,5", "--market-seeds", "101,102,103,104,105")
 
 _BOOK = r"""
 import json, random, resource, sys, time
@@ -107,6 +115,22 @@ print(json.dumps({"scale": scale, "seconds": elapsed, "peak_rss": rss,
 """
 
 
+def _ensemble() -> dict:
+    """Time ``smars-sim fidelity`` over the 25-run ensemble (its own processes, every core)."""
+    start = time.perf_counter()
+    out = subprocess.run(
+        [sys.executable, "-m", "smars_sim.cli", "fidelity", "--json", *ENSEMBLE],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    elapsed = time.perf_counter() - start
+    if out.returncode not in (0, 1):
+        raise RuntimeError(out.stderr)
+    rows = json.loads(out.stdout)
+    return {"seconds": elapsed, "runs": rows[0]["runs"]}
+
+
 def _run(code: str, *args: str) -> dict:
     out = subprocess.run(
         [sys.executable, "-c", code, *args], capture_output=True, text=True, check=True
@@ -154,11 +178,27 @@ def main() -> int:
     print("widget action: add a response plan (05_respond) …", flush=True)
     widget = _best(_WIDGET, (), args.repeat)
 
+    print("fidelity ensemble: 25 runs at scale 0.05 …", flush=True)
+    ensemble = min(
+        (_ensemble() for _ in range(max(1, args.repeat - 3))), key=lambda r: r["seconds"]
+    )
+
     ratio = full["seconds"] / same["seconds"]
     checks = [
         ("book matches >= 500,000 orders/s", f"{book_rate:,.0f} orders/s", book_rate >= 500_000),
         ("full-scale replay <= 10 s", f"{full['seconds']:.2f} s", full["seconds"] <= 10),
         ("full-scale replay <= 2x the bare book", f"{ratio:.2f}x", ratio <= 2),
+        (
+            f"full-scale replay / bare book <= {RATIO_BEFORE}x (its ratio before issue 14)",
+            f"{ratio:.2f}x",
+            ratio <= RATIO_BEFORE,
+        ),
+        (
+            f"fidelity ensemble, {ensemble['runs']} runs at scale 0.05 on "
+            f"{os.cpu_count()} cores < 60 s",
+            f"{ensemble['seconds']:.1f} s",
+            ensemble["seconds"] < 60,
+        ),
         (
             "peak memory <= 1.5 GB",
             f"{full['peak_rss'] / 2**30:.2f} GB",

@@ -68,6 +68,22 @@ def _float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
 
 
+#: At most this many runs in one fidelity ensemble (seeds x market draws).
+MAX_RUNS = 1_000
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        values = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a list of whole numbers; give them comma-separated, e.g. 1,2,3"
+        ) from None
+    if len(set(values)) != len(values):
+        raise argparse.ArgumentTypeError(f"{text!r} gives a number twice; give each once")
+    return values
+
+
 def _parser() -> _Parser:
     parser = _Parser(prog="smars-sim", description="Replay Knight Capital's 1 August 2012.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -130,7 +146,23 @@ def _parser() -> _Parser:
     fi = sub.add_parser("fidelity", help="compare the 1 Aug 2012 replay with the public record")
     fi.add_argument("--scale", type=_float, default=None, help="resolution in (0, 1] (default 1)")
     fi.add_argument("--seed", type=_int, help="the one seed (default: the scenario's)")
-    fi.add_argument("--json", action="store_true", help="print the rows as a JSON list")
+    fi.add_argument(
+        "--seeds",
+        type=_int_list,
+        metavar="LIST",
+        help="replay seeds, comma-separated (e.g. 1,2,3): an ensemble with --market-seeds",
+    )
+    fi.add_argument(
+        "--market-seeds",
+        type=_int_list,
+        metavar="LIST",
+        help="market draws, comma-separated (default: the stored draw, data/symbols.csv)",
+    )
+    fi.add_argument(
+        "--json",
+        action="store_true",
+        help="print the rows as a JSON list (median, min and max over the runs)",
+    )
     cb = sub.add_parser("class-board", help="per learner and exercise: checks passed, attempts")
     cb.add_argument("--db", required=True, metavar="PATH", help="the class database (SQLite)")
     cb.add_argument("--json", action="store_true", help="print the rows as a JSON list")
@@ -367,28 +399,111 @@ def _cmd_whatif(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_fidelity(args: argparse.Namespace) -> int:
-    from dataclasses import asdict
-
-    from .core.fidelity import fidelity_rows, format_table, headlines_ok
+def _fidelity_run(job: tuple[int | None, int | None, float | None]) -> list[float]:
+    """One run of a fidelity ensemble (in a worker process): its row values."""
+    from .core.fidelity import run_values
     from .core.scenario import Scenario
     from .fixes import replay
 
-    scenario = Scenario.aug1_2012(**_seed_and_scale(args))
-    result = replay(scenario, progress=_progress_bar())
-    rows = fidelity_rows(result)
+    seed, market_seed, scale = job
+    overrides: dict[str, Any] = {"market_seed": market_seed}
+    if seed is not None:
+        overrides["seed"] = seed
+    if scale is not None:
+        overrides["scale"] = scale
+    return run_values(replay(Scenario.aug1_2012(**overrides)))
+
+
+def _cmd_fidelity(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from .core.fidelity import (
+        ensemble_rows,
+        ensemble_table,
+        fidelity_rows,
+        format_table,
+        headlines_ok,
+        run_values,
+    )
+    from .core.scenario import Scenario
+    from .fixes import replay
+
+    if args.seed is not None and args.seeds is not None:
+        raise _UsageError("give --seed or --seeds, not both")
+    seeds: list[int | None] = list(args.seeds) if args.seeds else [args.seed]
+    markets: list[int | None] = list(args.market_seeds) if args.market_seeds else [None]
+    if len(seeds) * len(markets) > MAX_RUNS:
+        raise _UsageError(
+            f"--seeds x --market-seeds is {len(seeds) * len(markets):,} runs; "
+            f"allowed: at most {MAX_RUNS:,}"
+        )
+    jobs = [(seed, market, args.scale) for seed in seeds for market in markets]
+    # Validate every value before any work: a bad one exits 2 at once, naming it.
+    scenario = Scenario.aug1_2012(
+        **_seed_and_scale(argparse.Namespace(seed=seeds[0], scale=args.scale))
+    )
+    for seed in seeds[1:]:
+        scenario.with_(seed=seed)
+    for market in markets:
+        scenario.with_(market_seed=market)
+    scenario = scenario.with_(market_seed=markets[0])
+    scale = scenario.scale
+    if len(jobs) == 1:
+        result = replay(scenario, progress=_progress_bar())
+        runs = [run_values(result)]
+        single = fidelity_rows(result)
+    else:
+        runs = _run_ensemble(jobs)
+        single = None
+    rows = ensemble_rows(scale, runs)
     ok = headlines_ok(rows)
     if args.json:
-        _emit(json.dumps([asdict(row) for row in rows], sort_keys=True))
+        _emit(json.dumps([_finite(asdict(row)) for row in rows], sort_keys=True))
     else:
-        verdict = "every headline within tolerance" if ok else "some headlines outside tolerance"
+        verdict = (
+            "every modelled headline within tolerance"
+            if ok
+            else "some modelled headlines outside tolerance"
+        )
+        if single is not None:
+            title = f"1 August 2012: record vs replay (seed {scenario.seed}, scale {scale})"
+            table = format_table(single)
+        else:
+            title = (
+                f"1 August 2012: record vs an ensemble of {len(runs)} runs "
+                f"(seeds {_list(seeds)} x market draws {_list(markets)}, scale {scale})"
+            )
+            table = ensemble_table(scale, rows)
         _emit(
-            f"1 August 2012: record vs replay (seed {scenario.seed}, scale {scenario.scale})\n"
-            f"{format_table(rows)}\n\n{verdict}"
-            + ("" if scenario.scale == 1 else " (only scale 1 decides the exit code)")
+            f"{title}\n{table}\n\n"
+            "kinds: input = a record fact given to the model (holds by construction, not a "
+            "match); calibrated = a parameter of data/calibration.csv tuned to hit it; "
+            "emergent = produced by the mechanism\n"
+            f"{verdict}" + ("" if scale == 1 else " (only scale 1 decides the exit code)")
         )
     # Only the full-scale replay is held to the record: coarser ones are for speed.
-    return 0 if ok or scenario.scale < 1 else 1
+    return 0 if ok or scale < 1 else 1
+
+
+def _finite(row: dict[str, Any]) -> dict[str, Any]:
+    """A row with NaN and infinities as ``null`` (JSON has neither)."""
+    return {
+        k: (None if isinstance(v, float) and (v != v or v in (float("inf"), float("-inf"))) else v)
+        for k, v in row.items()
+    }
+
+
+def _list(values: list[int | None]) -> str:
+    return ",".join("stored" if v is None else str(v) for v in values)
+
+
+def _run_ensemble(jobs: list[tuple[int | None, int | None, float | None]]) -> list[list[float]]:
+    """Run the jobs on every core; results come back in the jobs' order (deterministic)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    workers = max(1, min(len(jobs), os.cpu_count() or 1))
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(_fidelity_run, jobs))
 
 
 def _ellipsis() -> str:

@@ -26,8 +26,11 @@ from smars_sim.core.fleet import TimelineEntry
 #: ``replay(Scenario.small()).summary.execution_digest``. It covers every child order
 #: and execution, so it changes only when the mechanism (book, makers, router, fleet,
 #: engine, or the small scenario itself) is changed deliberately: then re-derive it and
-#: say why in the commit message.
-GOLDEN_SMALL_DIGEST = "8b02d19d1efa5ff40a52cbd6e35cf4c738a6b26b5acbdda26fdd62e9c831b547"
+#: say why in the commit message. Last changed for issue 14: a re-install (the rollback)
+#: no longer takes back the orders resting in the RLP and re-routes them through Power
+#: Peg; only parents arriving after it meet Power Peg (SEC ¶27), and the small scenario
+#: has three parents arriving after its 09:35 rollback.
+GOLDEN_SMALL_DIGEST = "361aee4f93b6ad2feda601295cc26228855681838cfba7b67b2ed7284db772b6"
 
 
 # --------------------------------------------------------------------------- invariants

@@ -275,7 +275,8 @@ def find_rogue(executions):
 """,
     )
     text = report.text()
-    assert "expected the 26 tickers server 8 traded" in text
+    # 65 since issue 14: parents reach server 8 through the morning, not only before the open.
+    assert "expected the 65 tickers server 8 traded" in text
     assert "too many" in text and "Keep only the rogue server's rows" in text
     assert "no server ran away, so find_rogue should return None; it returned server" in text
 

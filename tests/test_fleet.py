@@ -167,23 +167,31 @@ def test_stop_ends_ticking_and_cancels_rlp_orders(fleet):
     assert server.tick(OPEN_NS + 6) is False and server.working == []
 
 
-def test_install_reroutes_open_parents_with_fresh_counters(fleet):
+def test_install_leaves_rlp_orders_and_routes_new_arrivals_through_the_old_build(fleet):
+    """SEC ¶27: after the rollback, *additional incoming* parents activate Power Peg.
+
+    Orders resting in the RLP stay at the exchange (the kit's model): a restart does
+    not take them back and re-route them.
+    """
     fleet.manual_deploy(RLP_BUILD)
     fleet.set_flag(FLAG, True, 0)
     fleet.exchange.open(OPEN_NS)
     server = fleet.server(1)
-    open_parent = _parent(fleet, 1, qty=100)
-    server.accept(open_parent, OPEN_NS)  # RLP: rests, stays open
+    resting = _parent(fleet, 1, qty=100)
+    server.accept(resting, OPEN_NS)  # RLP: rests, stays open
     filled = _parent(fleet, 2, qty=100, retail=False, for_open=False)
     server.accept(filled, OPEN_NS)  # standard: fills at once
     assert filled.filled_qty == 100 and not filled.is_open
-    open_parent.peg_cum_qty = 7
     server.install(OLD_BUILD, OPEN_NS + 10)
     assert server.build is OLD_BUILD
-    assert open_parent.path == "power_peg" and open_parent.peg_cum_qty == 0
+    assert resting.path == "rlp" and fleet.rlp_resting == {1: [resting]}
     assert filled.path == "standard"  # a filled parent is not re-routed
-    assert [p for p, _ in server.working] == [open_parent]
-    assert fleet.rlp_resting == {}
+    assert server.working == []
+    arriving = _parent(fleet, 3, qty=100)
+    arriving.peg_cum_qty = 0
+    server.accept(arriving, OPEN_NS + 20)
+    assert arriving.path == "power_peg"
+    assert [p for p, _ in server.working] == [arriving]
 
 
 def test_install_on_a_stopped_server_starts_nothing(fleet):

@@ -43,6 +43,7 @@ COLUMNS = {
         "quote",
     ],
     "timeline": ["date", "time_et", "event", "status", "source", "source_url"],
+    "mechanism": ["key", "fact", "status", "source", "source_url", "quote"],
     "named_tickers": [
         "symbol",
         "company",
@@ -59,7 +60,7 @@ COLUMNS = {
         "source_url",
     ],
 }
-TEXT_COLUMNS = ("label", "event", "quote")
+TEXT_COLUMNS = ("label", "event", "fact", "quote")
 
 
 def _read(name: str) -> list[dict[str, str]]:

@@ -33,3 +33,15 @@ def test_normal_morning_has_no_incident():
     result = run(normal)
     assert result.summary.parent_orders == 0  # Power Peg never ran
     assert result.summary.bnet_emails == 0
+
+
+def test_loss_by_rollback_time():
+    """The rollback's time is not public: the course shows the loss as a function of it."""
+    from smars_sim.analysis.runs import ROLLBACK_TIMES, loss_by_rollback
+
+    assert ROLLBACK_TIMES[0] == "09:35" and ROLLBACK_TIMES[-1] == "10:00"
+    rows = loss_by_rollback(("09:35", "09:45", "10:00"))
+    assert [t for t, _ in rows] == ["09:35", "09:45", "10:00"]
+    losses = [loss for _, loss in rows]
+    # An earlier rollback puts the morning's arriving parents on Power Peg sooner (¶27).
+    assert losses[0] > losses[1] > losses[2] > 0

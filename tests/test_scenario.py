@@ -121,15 +121,22 @@ def test_derived_random_streams_are_stable_and_independent():
     assert derive_rng(1, "parents").random() != derive_rng(2, "parents").random()
 
 
-def test_generated_parents_arrive_before_the_open_for_the_auction(aug1):
+def test_generated_parents_arrive_through_the_morning(aug1):
+    """Retail parents arrive from 08:00 to 10:15 (¶27); those before the open are for the
+    auction (¶21); pre-market orders (not retail) all arrive before the open (¶19 n.6)."""
     result = aug1
+    scenario = result.scenario
     retail = [p for p in result.parents if p.retail]
-    symbols = Scenario.aug1_2012().symbols
-    assert len(retail) == sum(spec.knight_parents for spec in symbols)
+    symbols = scenario.symbols
+    open_ns = 9.5 * 3600 * 10**9
+    assert min(p.received for p in retail) < open_ns < max(p.received for p in retail)
+    assert max(p.received for p in retail) < scenario.t("window_end")
     for p in retail:
-        assert p.for_open and p.received < 9.5 * 3600 * 10**9
+        assert p.for_open == (p.received < open_ns)
         assert p.side == symbols[p.symbol].knight_side
-    assert len(result.parents) - len(retail) == Scenario.aug1_2012().premarket_orders
+    premarket = [p for p in result.parents if not p.retail]
+    assert premarket and all(p.received < open_ns and not p.for_open for p in premarket)
+    assert 0.9 * 212 <= result.summary.parent_orders <= 1.1 * 212
 
 
 # Validation gaps found by the unit tests and fixed in scenario.py.
@@ -235,6 +242,9 @@ FIELD_NAMES = {
     "parent_qty": "parent-qty",
     "premarket_orders": "premarket-orders",
     "premarket_start": "premarket-start",
+    "premarket_per_min": "premarket-per-min",
+    "retail_per_min": "retail-per-min",
+    "market_seed": "market-seed",
     "flag": "flag",
     "flag_on_at": "flag-on-at",
     "start_at": "start-at",
@@ -371,6 +381,9 @@ def test_every_field_is_validated_and_named():
         ("parent_qty", (10**10,)),
         ("premarket_orders", 10**6),
         ("premarket_start", None),
+        ("premarket_per_min", -1.0),
+        ("retail_per_min", math.inf),
+        ("market_seed", 1.5),
         ("flag", ""),
         ("flag_on_at", "07:00"),
         ("start_at", "10:00"),

@@ -101,10 +101,18 @@ def test_prices_are_percent_from_the_open(aug1):
     top = S.top_symbols(aug1, 3)
     assert len(top) == 3
     traded = aug1.window["knight_shares"]
-    assert traded[aug1.symbols.index(top[0])] == max(traded)
+    named = S.documented_tickers()
+    assert top[0] in named  # views lead with the stocks the record documents
+    most = S.top_symbols(aug1, 3, lead_with_documented=False)
+    assert traded[aug1.symbols.index(most[0])] == max(traded)
     data = S.prices_data(aug1, top)
     for symbol in top:
         rows = data[data["symbol"] == symbol]
         open_usd = aug1.open_price[aug1.symbols.index(symbol)] / 100
         expected = (rows["price_usd"] / open_usd - 1) * 100
         assert np.allclose(rows["pct"], expected, atol=0.01)
+
+
+def test_documented_names_come_first_in_the_given_order():
+    assert S.documented_first(["~S001", "WZE", "~S002", "CO"]) == ["WZE", "CO", "~S001", "~S002"]
+    assert {"WZE", "CO", "EJ", "ARC", "CODE", "ANF", "HOG"} <= S.documented_tickers()

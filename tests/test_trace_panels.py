@@ -30,7 +30,14 @@ def test_parent_tracer_follows_each_kind_of_order(small):
     assert "route_pre_rlp()" in text and "power_peg()" in text and "server 3" in text
     good = tracer.examples[labels[1]]
     text = "\n".join(tracer.trace(good))
-    assert "rlp()" in text and "rollback re-installs" in text  # re-routed after the rollback
+    # SEC ¶27, as the kit reads it: the rollback does not take back an order resting in
+    # the RLP; parents arriving after it meet Power Peg on the re-installed servers.
+    assert "rlp()" in text and "so there it stays" in text
+    assert "rollback re-installs" not in text
+    rollback = small.scenario.t("rollback_at")
+    late = next(p for p in small.parents if p.received > rollback and p.server != 3)
+    text = "\n".join(tracer.trace(late.id))
+    assert "route_pre_rlp()" in text and "power_peg()" in text
     rejected = "\n".join(tracer.trace(tracer.examples[labels[3]]))
     assert "rejected" in rejected and "BNET" in rejected
     standard = "\n".join(tracer.trace(tracer.examples[labels[2]]))

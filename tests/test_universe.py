@@ -54,7 +54,7 @@ def test_named_and_synthetic_tickers(rows):
     for r in rows:
         assert r["synthetic"] in ("true", "false")
         if r["symbol"] not in NAMED:
-            assert r["symbol"].startswith("SYN"), r["symbol"]
+            assert r["symbol"].startswith("~S"), r["symbol"]  # no listed ticker has a "~"
             assert r["synthetic"] == "true", r["symbol"]
         assert r["source"].strip(), f"{r['symbol']} has no source"
 
@@ -74,6 +74,7 @@ def test_documented_figures_are_kept(rows):
     assert (by["HOG"]["open_cents"], by["HOG"]["knight_side"]) == ("4323", "-1")
     assert by["WZE"]["synthetic"] == by["HOG"]["synthetic"] == "false"
     assert by["ARC"]["synthetic"] == "true"  # its price and side are not in the record
+    assert by["CODE"]["synthetic"] == "true"  # its open is the kit's model (the 09:31 peak)
 
 
 def test_the_scenario_loads_the_same_universe(rows):
@@ -81,3 +82,26 @@ def test_the_scenario_loads_the_same_universe(rows):
     assert [s.ticker for s in specs] == [r["symbol"] for r in rows]
     assert [s.synthetic for s in specs] == [r["synthetic"] == "true" for r in rows]
     assert [s.knight_parents for s in specs] == [int(r["knight_parents"]) for r in rows]
+
+
+def test_market_draws_differ_only_in_the_simulated_part():
+    calibration = load_calibration()
+    stored = {r["symbol"]: r for r in build_universe(calibration)}
+    for seed in (1, 2, 3):
+        drawn = {r["symbol"]: r for r in build_universe(calibration, market_seed=seed)}
+        assert list(drawn) == list(stored)
+        for ticker, row in drawn.items():
+            if not row["synthetic"]:
+                assert row["open_cents"] == stored[ticker]["open_cents"], ticker
+                assert row["knight_side"] == stored[ticker]["knight_side"], ticker
+        assert sum(r["knight_side"] == 1 for r in drawn.values()) == 80
+        assert sum(r["knight_parents"] for r in drawn.values()) == 212
+        opens = [r["open_cents"] for r in drawn.values() if r["symbol"].startswith("~S")]
+        assert opens != [r["open_cents"] for r in stored.values() if r["symbol"].startswith("~S")]
+
+
+def test_simulated_tickers_cannot_be_mistaken_for_real_ones():
+    from smars_sim.core.universe import SIMULATED_PREFIX, simulated_ticker
+
+    assert simulated_ticker(12) == "~S012"
+    assert not SIMULATED_PREFIX.isalnum()

@@ -11,7 +11,19 @@ from typing import Any
 from ..core.result import Result
 from ..core.scenario import Scenario
 
-__all__ = ["NOTEBOOK_SCALE", "day", "normal_morning", "notebook_scenario", "run"]
+__all__ = [
+    "NOTEBOOK_SCALE",
+    "ROLLBACK_TIMES",
+    "day",
+    "loss_by_rollback",
+    "normal_morning",
+    "notebook_scenario",
+    "run",
+]
+
+#: Rollback times to compare: the record gives none (record §5), so the course shows
+#: how the loss depends on it; the calibration assumes 09:45 (``smars-sim fidelity``).
+ROLLBACK_TIMES = ("09:35", "09:40", "09:45", "09:50", "09:55", "10:00")
 
 #: The scale every notebook replays at: 1% of the child orders, each 100 times bigger,
 #: so shares and dollars match the full-size day while a replay takes well under a second.
@@ -53,3 +65,22 @@ def day(**overrides: Any) -> Result:
 def normal_morning(base: Scenario) -> Scenario:
     """The same morning with every server updated, and so no rollback and no stop."""
     return base.with_(stale_servers=(), rollback_at=None, stop_all_at=None, halt_at=None)
+
+
+def loss_by_rollback(
+    times: tuple[str, ...] = ROLLBACK_TIMES, **overrides: Any
+) -> list[tuple[str, float]]:
+    """The realised loss (dollars) for each rollback time, at notebook scale (cached).
+
+    The rollback's clock time is not public (record §5); the kit's calibration
+    assumes 09:45. An earlier rollback lets more of the morning's arriving parents
+    meet Power Peg on every server (SEC ¶27), so the loss grows as it moves earlier.
+
+    Args:
+        times: Rollback start times, ``"HH:MM"``.
+        **overrides: Other scenario fields (e.g. ``seed``, ``market_seed``).
+
+    Returns:
+        ``(time, loss_usd)`` per time, in the order given.
+    """
+    return [(t, day(rollback_at=t, **overrides).summary.loss_usd) for t in times]

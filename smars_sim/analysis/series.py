@@ -20,6 +20,7 @@ from ..core import pnl
 from ..core.clock import OPEN_NS, SECOND_NS, parse_time
 from ..core.fleet import CHILD_FIELDS
 from ..core.rates import full_size_rate
+from ..core.record import load_table
 from . import tables
 
 if TYPE_CHECKING:
@@ -32,6 +33,8 @@ __all__ = [
     "LOCKED_IN",
     "child_order_times",
     "clock",
+    "documented_first",
+    "documented_tickers",
     "live_loss_data",
     "live_order_rate_data",
     "metric_days_data",
@@ -58,11 +61,37 @@ LOCKED_IN = pnl.LOCKED_IN
 LAST_TRADE = pnl.MARKED
 
 
-def top_symbols(result: Result, n: int = 5) -> list[str]:
-    """The ``n`` symbols in which Knight traded the most shares, most first."""
+def documented_tickers() -> frozenset[str]:
+    """The tickers the record names (``data/named_tickers.csv``, record §4)."""
+    return frozenset(row["symbol"] for row in load_table("named_tickers"))
+
+
+def documented_first(tickers: Iterable[str]) -> list[str]:
+    """The tickers with the record's named stocks first, each group in the order given.
+
+    Every view that lists stocks orders them with this, so a learner meets the stocks
+    the record documents (WZE, CO, CODE…) before the simulated ``~S…`` names.
+    """
+    named = documented_tickers()
+    given = list(tickers)
+    return [t for t in given if t in named] + [t for t in given if t not in named]
+
+
+def top_symbols(result: Result, n: int = 5, *, lead_with_documented: bool = True) -> list[str]:
+    """The ``n`` symbols in which Knight traded the most shares.
+
+    Args:
+        result: A replay.
+        n: How many.
+        lead_with_documented: Put the record's named stocks that Knight traded first
+            (most traded first among them), then the rest, most traded first.
+    """
     traded = result.window["knight_shares"]
     order = sorted(range(len(traded)), key=lambda i: (-traded[i], i))
-    return [result.symbols[i] for i in order[:n] if traded[i]]
+    tickers = [result.symbols[i] for i in order if traded[i]]
+    if lead_with_documented:
+        tickers = documented_first(tickers)
+    return tickers[:n]
 
 
 def order_rate_data(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from heapq import heappop, heappush
+from random import Random
 from typing import Any
 
 from .builds import Build, old_build, rlp_build
@@ -130,7 +131,7 @@ class Simulation:
         self.samples: list[tuple[int, int, float, float, int, int]] = []
         self.price_samples: list[list[int]] = []
         self.window: dict[str, list[float]] | None = None
-        self._rr = {"auction": 0, "premarket": 0}
+        self._rr = {"retail": 0, "premarket": 0}
 
         self._schedule_day()
 
@@ -202,6 +203,8 @@ class Simulation:
         if s.parents:
             for p in s.parents:
                 specs.append((parse_time(p.received, what="parent time"), p.symbol, p.side, p.qty))
+        elif s.retail_per_min > 0:
+            specs = self._retail_flow(rng)
         else:
             for index, spec in enumerate(s.symbols):
                 for _ in range(spec.knight_parents):
@@ -213,7 +216,7 @@ class Simulation:
             ]
         specs.sort()
         parents = [
-            ParentOrder(i + 1, sym, side, qty, t, retail=True, for_open=True)
+            ParentOrder(i + 1, sym, side, qty, t, retail=True, for_open=t < OPEN_NS)
             for i, (t, sym, side, qty) in enumerate(specs)
         ]
         # Pre-market orders from other clients: not retail, not for the auction.
@@ -223,6 +226,8 @@ class Simulation:
         times = sorted(
             start + int(pre.random() * (OPEN_NS - start)) for _ in range(s.premarket_orders)
         )
+        if s.premarket_per_min > 0:  # a Poisson flow: its count is not fixed in advance
+            times = sorted(times + _poisson_times(pre, s.premarket_per_min, start, OPEN_NS))
         for i, t in enumerate(times):
             parents.append(
                 ParentOrder(
@@ -236,6 +241,83 @@ class Simulation:
                 )
             )
         return parents
+
+    def _retail_flow(self, rng: Random) -> list[tuple[int, int, int, int]]:
+        """Retail parents arriving through the morning (``retail_per_min``).
+
+        Arrivals are a steady flow with random timing (one in each interval of
+        ``1/retail_per_min``, at a random point in it) from ``start_at`` to
+        ``window_end``, dealt to the servers in turn. Which stock each is in is the
+        kit's model, conditioned on the record: the universe *is* the 154 stocks Power
+        Peg traded (SEC ¶1, ¶17), so the orders that will meet Power Peg on the day as
+        scheduled (a server on the old build, still running) take the universe's slots
+        (``knight_parents`` per stock, every stock once before any twice, in a balanced
+        order: :func:`_by_side`); the rest pick a slot at random.
+        """
+        s = self.scenario
+        end = s.t("window_end") or OPEN_NS
+        times = _jittered_times(rng, s.retail_per_min, self.start, end)
+        slots = [
+            (index, spec.knight_side)
+            for index, spec in enumerate(s.symbols)
+            for _ in range(spec.knight_parents)
+        ]
+        if not slots:
+            return []
+        first = list(dict.fromkeys(slots))  # one slot per stock
+        extra = list(slots)
+        for slot in first:
+            extra.remove(slot)
+        # Two weights per stock: its price (what a minute of Power Peg adds to the
+        # position) and its cost (what a minute loses, roughly: the price times the
+        # makers' lean per share, which falls with depth as the impact law).
+        exponent = s.liquidity.impact_exponent
+        weights = (
+            [float(spec.open_cents) for spec in s.symbols],
+            [spec.open_cents * spec.depth_shares**-exponent for spec in s.symbols],
+        )
+        first = _by_side(rng, first, weights)
+        extra = _by_side(rng, extra, weights)
+        ordered = first + extra
+        old_from, stops = self._old_build_windows()
+        n_servers = len(self.fleet.servers)
+        specs: list[tuple[int, int, int, int]] = []
+        taken = 0
+        for k, t in enumerate(times):
+            server = k % n_servers
+            # An order held for the open starts at the open.
+            starts = max(t, OPEN_NS)
+            meets_peg = old_from[server] <= starts < stops[server]
+            if meets_peg and taken < len(ordered):
+                symbol, side = ordered[taken]
+                taken += 1
+            else:
+                symbol, side = slots[rng.randrange(len(slots))]
+            specs.append((t, symbol, side, rng.choice(s.parent_qty)))
+        return specs
+
+    def _old_build_windows(self) -> tuple[list[float], list[float]]:
+        """Per server, from when it runs the old build and until when it runs, as scheduled."""
+        s = self.scenario
+        step = int(s.operator_step_s * SECOND_NS)
+        inf = float("inf")
+        old_from = [
+            float(self.start) if srv.build is not self.new_build else inf
+            for srv in self.fleet.servers
+        ]
+        rollback = s.t("rollback_at")
+        if rollback is not None:
+            for i, server_id in enumerate(self._updated):
+                old_from[server_id - 1] = min(old_from[server_id - 1], rollback + i * step)
+        stops = [inf] * len(self.fleet.servers)
+        stop_all = s.t("stop_all_at")
+        if stop_all is not None:
+            for i in range(len(stops)):
+                stops[i] = stop_all + (i + 1) * step
+        halt = s.t("halt_at")
+        if halt is not None:
+            stops = [min(x, halt) for x in stops]
+        return old_from, stops
 
     def _schedule_rollback(self, at: int, actor: str) -> None:
         step = int(self.scenario.operator_step_s * SECOND_NS)
@@ -255,7 +337,7 @@ class Simulation:
     # --------------------------------------------------------------- handlers
     def _on_arrive(self, now: int, parent: object) -> None:
         assert isinstance(parent, ParentOrder)
-        flow = "auction" if parent.for_open else "premarket"
+        flow = "retail" if parent.retail else "premarket"
         servers = self.fleet.servers
         index = self._rr[flow]
         self._rr[flow] = index + 1
@@ -460,6 +542,102 @@ class Simulation:
     def rollback(self, at: str | int | None = None, actor: str = "operator") -> None:
         """Re-install the old build on the servers that were updated, one by one."""
         self._schedule_rollback(self._at(at), actor)
+
+
+def _poisson_times(rng: Random, per_min: float, start: int, end: int) -> list[int]:
+    """Arrival times (ns) of a Poisson flow of ``per_min`` a minute over ``[start, end)``."""
+    times: list[int] = []
+    rate_per_ns = per_min / 60e9
+    t = start + rng.expovariate(rate_per_ns)
+    while t < end:
+        times.append(int(t))
+        t += rng.expovariate(rate_per_ns)
+    return times
+
+
+def _jittered_times(rng: Random, per_min: float, start: int, end: int) -> list[int]:
+    """One arrival in each interval of ``1/per_min`` over ``[start, end)``, at a random point.
+
+    A steady flow whose exact times are random: unlike a Poisson flow, the count over
+    the morning does not wander with the seed.
+    """
+    step = 60e9 / per_min
+    times: list[int] = []
+    k = 0
+    while True:
+        t = start + (k + rng.random()) * step
+        if t >= end:
+            return times
+        times.append(int(t))
+        k += 1
+
+
+def _spread_order(
+    rng: Random, slots: list[tuple[int, int]], weights: tuple[list[float], list[float]]
+) -> list[tuple[int, int]]:
+    """The slots in a random order whose every stretch carries its share of both weights.
+
+    Built step by step: of the next few slots of a shuffled list, take the one that
+    keeps the running totals of both weights closest to their share of the whole (a
+    randomised balancing, or "herding", order). So any run of consecutive slots, such
+    as the parents that meet Power Peg before the rollback and so run longest, holds
+    dear and cheap, costly and cheap-to-lose stocks as the whole universe does. A plain
+    shuffle would sometimes give the early parents only the dearest stocks, and the
+    day's positions and loss would swing with the seed for that reason alone.
+    """
+    n = len(slots)
+    if not n:
+        return []
+    totals = [sum(w[slot[0]] for slot in slots) or 1.0 for w in weights]
+    remaining = list(slots)
+    rng.shuffle(remaining)
+    cumulative = [0.0, 0.0]
+    out: list[tuple[int, int]] = []
+    for step in range(n):
+        target = (step + 1) / n
+
+        def miss(slot: tuple[int, int], target: float = target) -> float:
+            return sum(
+                ((cumulative[d] + weights[d][slot[0]]) / totals[d] - target) ** 2 for d in (0, 1)
+            )
+
+        best = min(range(min(_CHOICES, len(remaining))), key=lambda i: miss(remaining[i]))
+        slot = remaining.pop(best)
+        out.append(slot)
+        for d in (0, 1):
+            cumulative[d] += weights[d][slot[0]]
+    return out
+
+
+#: How many candidate slots :func:`_spread_order` weighs at each step: more balances
+#: better and leaves less to chance.
+_CHOICES = 10
+
+
+def _by_side(
+    rng: Random, slots: list[tuple[int, int]], weights: tuple[list[float], list[float]]
+) -> list[tuple[int, int]]:
+    """Each side's slots in :func:`_spread_order`, merged so every stretch has both sides.
+
+    The merge takes the next slot from the side furthest behind its share of the
+    whole, so the parents before the rollback hold long and short stocks in the
+    proportions the universe does (the net long and short positions then depend
+    little on the seed).
+    """
+    sides = {
+        side: _spread_order(rng, [x for x in slots if x[1] == side], weights) for side in (1, -1)
+    }
+    total = {side: len(v) for side, v in sides.items()}
+    taken = {1: 0, -1: 0}
+    merged: list[tuple[int, int]] = []
+    for _ in range(len(slots)):
+        side = min(
+            (s for s in (1, -1) if taken[s] < total[s]),
+            key=lambda s: ((taken[s] + 0.5) / total[s], -s),
+        )
+        merged.append(sides[side][taken[side]])
+        taken[side] += 1
+    return merged
 
 
 def replay(scenario: Scenario, progress: Callable[[float], None] | None = None) -> Result:

@@ -243,14 +243,19 @@ class Server:
             self.fleet.exchange_rlp_cancel(self)
 
     def install(self, build: Build, now: int) -> None:
-        """Install a build and restart: open parent orders are recovered and re-routed."""
+        """Install a build and restart: open parent orders SMARS works are re-routed.
+
+        Orders resting in the Retail Liquidity Program stay at the exchange (the
+        kit's model): a restart does not take them back, so only orders SMARS still
+        works, and parents arriving afterwards, meet the new build's routing.
+        """
         self.build = build
         self.working = []
-        self.fleet.exchange_rlp_cancel(self)
         if not self.running:
             return
+        resting = {id(p) for p in self.fleet.rlp_resting.get(self.id, ())}
         for parent in self.parents:
-            if parent.is_open:
+            if parent.is_open and id(parent) not in resting:
                 parent.peg_cum_qty = 0  # a fresh process starts its counters at zero
                 self._start(parent, now)
 
@@ -370,7 +375,7 @@ class Fleet:
 
         An RLP order waits there for retail price-improvement interest. This kit
         does not model the price-improvement providers, so an RLP order rests until
-        its server cancels it (a stop, or a re-install). That is a modelling choice,
+        its server cancels it (a stop; a re-install leaves it). That is a modelling choice,
         not a historical claim.
         """
         self.rlp_resting.setdefault(server.id, []).append(parent)

@@ -106,13 +106,18 @@ def rlp(server: Server, parent: ParentOrder, now: int) -> bool:
 
 
 def power_peg(server: Server, parent: ParentOrder, now: int) -> bool:
-    """Power Peg: retired in 2003, still compiled into the old build.
+    """Power Peg: unused since 2003 but still "present and callable" in the old build (SEC ¶13-14).
 
-    It keeps a child order working at the far side of the market (buying at the
-    offer, selling at the bid) until its cumulative quantity reaches the parent's.
+    The SEC says it "continuously sent child orders, in rapid sequence, for each
+    incoming parent order without regard to the number of share executions" (¶16);
+    it does not describe how Power Peg priced them. **The kit's model:** each child
+    takes whatever the touch is (buying at the offer, selling at the bid), and Power
+    Peg stops only when its own cumulative-quantity counter reaches the parent's.
     """
     if not server.exchange.is_open:
-        # Power Peg is disabled outside the regular session: reject and e-mail.
+        # The kit's model of the 97 "Power Peg disabled" e-mails (SEC ¶19): before the
+        # open the path refuses the order and SMARS sends the BNET reject e-mail. The
+        # SEC reports the e-mails' text, not the rule that produced them.
         server.reject_bnet(parent, "Power Peg disabled", now)
         return False
     # The stop condition. Until 2005 this counter was advanced by the cumulative-

@@ -60,7 +60,7 @@ class SymbolSpec:
     """One symbol of the universe.
 
     Attributes:
-        ticker: The ticker (synthetic names start with ``SYN``).
+        ticker: The ticker (simulated names start with ``~S``: ``SIMULATED_PREFIX``).
         synthetic: True when the symbol (or its figures) is not from the record.
         open_cents: Opening (reference) price in cents.
         depth_shares: Impact depth: net flow, in shares, that moves the price by
@@ -98,18 +98,23 @@ def load_calibration() -> dict[str, float]:
 
 def load_universe() -> tuple[SymbolSpec, ...]:
     """The symbol universe from ``data/symbols.csv``."""
+    return _specs(load_table("symbols"))
+
+
+def _specs(rows: list[dict[str, object]] | list[dict[str, str]]) -> tuple[SymbolSpec, ...]:
+    """Symbol specs from universe rows (CSV text or ``build_universe`` values)."""
     return tuple(
         SymbolSpec(
-            ticker=row["symbol"],
-            synthetic=row["synthetic"].strip().lower() == "true",
-            open_cents=int(row["open_cents"]),
-            depth_shares=float(row["depth_shares"]),
-            others_shares_per_s=float(row["others_shares_per_s"]),
-            knight_parents=int(row["knight_parents"]),
-            knight_side=int(row["knight_side"]),
-            source=row["source"],
+            ticker=str(row["symbol"]),
+            synthetic=str(row["synthetic"]).strip().lower() == "true",
+            open_cents=int(row["open_cents"]),  # type: ignore[call-overload]
+            depth_shares=float(row["depth_shares"]),  # type: ignore[arg-type]
+            others_shares_per_s=float(row["others_shares_per_s"]),  # type: ignore[arg-type]
+            knight_parents=int(row["knight_parents"]),  # type: ignore[call-overload]
+            knight_side=int(row["knight_side"]),  # type: ignore[call-overload]
+            source=str(row["source"]),
         )
-        for row in load_table("symbols")
+        for row in rows
     )
 
 
@@ -133,7 +138,7 @@ MAX_SERVERS = 64
 _WHY_SERVERS = "Knight had 8; the model is a fleet people deploy and stop by hand"
 #: The record's day has 154 symbols; the prices table has one column per symbol.
 MAX_SYMBOLS = 1_000
-#: Parent orders (retail or pre-market) of a scenario; 1 Aug 2012 has 212 + 776.
+#: Parent orders (retail or pre-market) of a scenario; 1 Aug 2012 has about 700 + 776.
 MAX_PARENTS = 10_000
 #: The biggest order, in shares: Knight traded 397M shares in the whole morning.
 MAX_QTY = 1_000_000_000
@@ -187,6 +192,20 @@ BOUNDS: dict[str, tuple[float, float, bool, str, str]] = {
     "depth-shares": (1.0, 1e12, False, "shares", "the net flow that moves a price"),
     "others-shares-per-s": (0.0, 1e9, False, "shares/s", "other participants' volume"),
     "knight-parents": (0, 1_000, True, "parents", "retail parents in one symbol"),
+    "premarket-per-min": (
+        0.0,
+        60.0,
+        False,
+        "orders/min",
+        "at most 3,600 an hour; every one may run Power Peg",
+    ),
+    "retail-per-min": (
+        0.0,
+        60.0,
+        False,
+        "orders/min",
+        "at most 3,600 an hour; every one may run Power Peg",
+    ),
 }
 
 
@@ -261,7 +280,19 @@ class Scenario:
         parents: Explicit retail parents; empty means generate them from ``symbols``.
         parent_qty: Choices for a generated retail parent's size, in shares.
         premarket_orders: Pre-market orders (not the retail parents) sent 08:01-09:30.
+        premarket_per_min: Pre-market orders arriving per minute from
+            ``premarket_start`` to the open, at random (a Poisson flow), in addition
+            to ``premarket_orders``; 0: none.
         premarket_start: When pre-market orders start arriving.
+        retail_per_min: Retail parent orders arriving per minute, at random (a
+            Poisson flow), from ``start_at`` to ``window_end``: received before the
+            open they wait for the opening auction; after it they are routed at once.
+            0: the retail parents are the symbols' ``knight_parents``, all received
+            before the open (see ``smars_sim.core.engine``).
+        market_seed: Which draw of the simulated market ``symbols`` is (``None``:
+            the stored draw, ``data/symbols.csv``). Changing it with :meth:`with_` on
+            the 1 Aug 2012 scenario redraws the simulated names
+            (:func:`smars_sim.core.universe.build_universe`).
         flag: The flag name the builds read.
         flag_on_at: When operations turn the flag on (``None``: nobody does).
         start_at: When the simulated morning starts.
@@ -313,7 +344,10 @@ class Scenario:
     parents: tuple[ParentSpec, ...] = ()
     parent_qty: tuple[int, ...] = (100, 200, 300, 500)
     premarket_orders: int = 0
+    premarket_per_min: float = 0.0
     premarket_start: int | str = "08:01"
+    retail_per_min: float = 0.0
+    market_seed: int | None = None
     flag: str = FLAG
     flag_on_at: int | str | None = "08:00"
     start_at: int | str = "08:00"
@@ -349,8 +383,10 @@ class Scenario:
             servers=8,
             stale_servers=(8,),
             symbols=load_universe(),
-            premarket_orders=int(c["premarket_orders"]),
+            premarket_orders=0,
+            premarket_per_min=c["premarket_per_min"],
             premarket_start="08:01",
+            retail_per_min=c["retail_per_min"],
             flag_on_at=int(c["flag_on_at_s"] * 1e9),
             rollback_at=int(c["rollback_at_s"] * 1e9),
             stop_all_at=int(c["stop_all_at_s"] * 1e9),
@@ -376,7 +412,10 @@ class Scenario:
 
     @classmethod
     def small(cls, **overrides: object) -> Scenario:
-        """A hand-sized market: 2 symbols, 3 servers, 5 retail parents, server 3 stale.
+        """A hand-sized market: 2 symbols, 3 servers, server 3 stale, 8 retail parents.
+
+        Five parents arrive before the open, for the auction; three arrive after the
+        09:35 rollback, one to each server, so each meets Power Peg (SEC ¶27).
 
         Args:
             **overrides: Any field to change.
@@ -397,6 +436,9 @@ class Scenario:
                 ParentSpec(0, 1, 100, "09:12"),
                 ParentSpec(1, -1, 200, "09:13"),
                 ParentSpec(0, 1, 300, "09:14"),
+                ParentSpec(1, -1, 200, "09:36"),
+                ParentSpec(0, 1, 200, "09:36:30"),
+                ParentSpec(1, -1, 100, "09:37"),
             ),
             premarket_orders=6,
             premarket_start="09:00",
@@ -428,9 +470,31 @@ class Scenario:
             raise ValueError(
                 f"unknown scenario field(s) {unknown}; fields: {sorted(self.__dataclass_fields__)}"
             )
+        if "market_seed" in changes and "symbols" not in changes:
+            changes["symbols"] = self._market(changes["market_seed"])
         changed = replace(self, **changes)  # type: ignore[arg-type]
         changed.validate()
         return changed
+
+    def _market(self, market_seed: object) -> tuple[SymbolSpec, ...]:
+        """The symbols of a market draw of the 1 Aug 2012 universe (``None``: the stored one)."""
+        if market_seed is not None and (
+            isinstance(market_seed, bool) or not isinstance(market_seed, int)
+        ):
+            raise ValueError(
+                f"market-seed {market_seed!r} is not allowed; give a whole number "
+                "(or None for the stored draw)"
+            )
+        if self.name != "aug1-2012":
+            raise ValueError(
+                f"market-seed {market_seed!r} is not allowed for the {self.name!r} scenario; "
+                "only aug1-2012 draws its market"
+            )
+        if market_seed is None:
+            return load_universe()
+        from .universe import build_universe  # the generator is needed only for a redraw
+
+        return _specs(build_universe(load_calibration(), market_seed))
 
     # --------------------------------------------------------- validation
     def t(self, name: str) -> int | None:
@@ -578,6 +642,14 @@ class Scenario:
         if isinstance(pre, bool) or not isinstance(pre, int) or pre < 0:
             raise ValueError(f"premarket-orders {pre!r} is not allowed; use a whole number >= 0")
         _int_in("premarket-orders", pre, 0, MAX_PARENTS, "orders (every one may run Power Peg)")
+        _in_bounds("premarket-per-min", self.premarket_per_min)
+        _in_bounds("retail-per-min", self.retail_per_min)
+        market = self.market_seed
+        if market is not None and (isinstance(market, bool) or not isinstance(market, int)):
+            raise ValueError(
+                f"market-seed {market!r} is not allowed; give a whole number "
+                "(or None for the stored draw)"
+            )
 
     def _validate_times(self) -> None:
         for name in ("start_at", "window_end", "premarket_start"):

@@ -2,8 +2,15 @@
 
 The record names a dozen of the 154 stocks. Those keep their tickers and every
 figure the record documents (opening or reference prices, which way they moved,
-typical volume). Everything else is synthetic and marked so: tickers ``SYN001``…,
-and ``synthetic=True`` on every row whose figures are not from the record.
+typical volume). Everything else is simulated and marked so: tickers ``~S001``…
+(a style no listed ticker has, see :func:`simulated_ticker`), and ``synthetic=True``
+on every row whose figures are not from the record.
+
+A *market draw* (``market_seed``) redraws the simulated part: prices and liquidity are
+stratified draws (one value from each of ``n`` equal-probability slices of the
+distribution, in a random order), so every draw has the same spread of small and
+large, thin and deep names, and differs in which name gets which. The default draw,
+from the calibration's ``universe_seed``, is stored in ``data/symbols.csv``.
 
 Run ``python -m smars_sim.core.universe`` to regenerate ``data/symbols.csv`` from the
 calibration table; a test checks that the committed file matches.
@@ -17,11 +24,42 @@ import math
 import sys
 from pathlib import Path
 from random import Random
+from statistics import NormalDist
 from typing import Any
 
 from .record import data_dir, load_table
 
-__all__ = ["build_universe", "render_csv"]
+__all__ = ["SIMULATED_PREFIX", "build_universe", "render_csv", "simulated_ticker"]
+
+#: How every simulated ticker starts. No listed ticker contains ``~``, so a simulated
+#: name can never be mistaken for a real one, in a table, a chart or an e-mail.
+SIMULATED_PREFIX = "~S"
+
+
+def simulated_ticker(number: int) -> str:
+    """The ticker of the ``number``-th simulated name (1-based): ``~S001``, ``~S002``…"""
+    return f"{SIMULATED_PREFIX}{number:03d}"
+
+
+#: What a stock's second parent adds to its position, relative to its first: it arrives
+#: late (after the rollback, in the kit's model), so it runs for less of the morning.
+#: The kit's estimate; with it the marked positions vary across market draws by about
+#: ±2% (with 1, by ±5%: measured on seeds 1-3 x 7 draws at scale 0.05).
+_SECOND_PARENT = 0.4
+
+
+def _stratified(rng: Random, n: int) -> list[float]:
+    """``n`` standard-normal values, one from each of ``n`` equal-probability slices, shuffled.
+
+    A plain random draw of 154 names sometimes gives a few extremely thin, expensive
+    names that dominate the day's loss; stratifying keeps every draw's spread the
+    same (the distribution's quantiles) and redraws which name gets which value.
+    """
+    normal = NormalDist()
+    values = [normal.inv_cdf((k + rng.random()) / n) for k in range(n)]
+    rng.shuffle(values)
+    return values
+
 
 COLUMNS = (
     "symbol",
@@ -67,19 +105,24 @@ def _named(calibration: dict[str, float]) -> list[dict[str, Any]]:
         },
         {
             "symbol": "ARC",
-            "open": None,
+            "open": round(calibration["price_median_usd"] * 100),
+            "open_is_model": True,
             "side": None,
             "depth": thin,
-            "source": "record §4: trades busted (threshold not known); price and side synthetic",
+            "source": (
+                "record §4: trades busted (threshold not known); price (the simulated "
+                "names' median, kit's model) and side synthetic"
+            ),
         },
         {
             "symbol": "CODE",
-            "open": None,
+            "open": 1146,
+            "open_is_model": True,
             "side": -1,
             "others": quiet,
             "source": (
-                "record §4: Knight's selling pushed it below $10; "
-                "~100k shares/day normally; open synthetic"
+                "record §4: peaked at $11.46 at 09:31, then Knight's selling pushed it below "
+                "$10; ~100k shares/day normally; open set to the $11.46 peak (kit's model)"
             ),
         },
         {
@@ -117,82 +160,133 @@ def _named(calibration: dict[str, float]) -> list[dict[str, Any]]:
     ]
 
 
-def build_universe(calibration: dict[str, float]) -> list[dict[str, Any]]:
+def _named_depth(calibration: dict[str, float], named: dict[str, Any]) -> float | None:
+    """A named stock's calibrated impact depth, if the calibration table gives one.
+
+    ``depth_shares_<ticker>`` (lower case) tunes one documented stock to its documented
+    move (``data/calibration.csv`` says which move); otherwise the four busted names
+    share ``thin_depth_shares`` and the rest draw their depth like any other name.
+    """
+    key = "depth_shares_" + named["symbol"].lower().replace("/", "_")
+    if key in calibration:
+        return calibration[key]
+    return named.get("depth")
+
+
+def build_universe(
+    calibration: dict[str, float], market_seed: int | None = None
+) -> list[dict[str, Any]]:
     """Build the 154-symbol universe deterministically from the calibration table.
 
     Args:
         calibration: Parameter name -> value (``data/calibration.csv``).
+        market_seed: Which draw of the simulated market (``None``: the calibration's
+            ``universe_seed``, the draw stored in ``data/symbols.csv``). The documented
+            figures of named stocks are the same in every draw.
 
     Returns:
         One dict per symbol with the ``COLUMNS`` keys.
     """
-    rng = Random(int(calibration["universe_seed"]))
+    seed = int(calibration["universe_seed"]) if market_seed is None else market_seed
+    rng = Random(seed)
     n_symbols = int(calibration["symbols"])
     n_long = int(calibration["long_symbols"])
     n_parents = int(calibration["parent_orders"])
+    named_rows = _named(calibration)
+    # Stratified draws, one per symbol, for the price and the three liquidity terms.
+    z_price = _stratified(rng, n_symbols)
+    z_liquidity = _stratified(rng, n_symbols)
+    z_depth = _stratified(rng, n_symbols)
+    z_others = _stratified(rng, n_symbols)
 
-    def price() -> int:
+    def price(i: int) -> int:
         median = calibration["price_median_usd"] * 100
-        return max(100, round(median * math.exp(rng.gauss(0, calibration["price_sigma"]))))
+        return max(100, round(median * math.exp(z_price[i] * calibration["price_sigma"])))
 
-    def liquidity() -> tuple[float, float]:
+    def liquidity(i: int) -> tuple[float, float]:
         # One liquidity factor drives both a name's impact depth and the other
         # participants' volume in it: thin stocks are thin on both counts. Volume
         # grows faster than depth across names (the exponent), as trading does.
-        factor = math.exp(rng.gauss(0, calibration["liquidity_sigma"]))
+        # Dearer names are more liquid (large caps): the liquidity draw leans on the
+        # price draw, so an expensive name is rarely also among the thinnest.
+        rho = calibration["price_liquidity_correlation"]
+        z = rho * z_price[i] + math.sqrt(1 - rho * rho) * z_liquidity[i]
+        factor = math.exp(z * calibration["liquidity_sigma"])
         depth = (
             calibration["depth_median_shares"]
             * factor
-            * math.exp(rng.gauss(0, calibration["depth_noise_sigma"]))
+            * math.exp(z_depth[i] * calibration["depth_noise_sigma"])
         )
         others = (
             calibration["others_median_shares_per_s"]
             * factor ** calibration["others_liquidity_exponent"]
-            * math.exp(rng.gauss(0, calibration["others_noise_sigma"]))
+            * math.exp(z_others[i] * calibration["others_noise_sigma"])
         )
         return round(depth), round(others, 2)
 
     rows: list[dict[str, Any]] = []
-    for named in _named(calibration):
-        documented = named["open"] is not None and named["side"] is not None
-        depth, others = liquidity()
+    for i, named in enumerate(named_rows):
+        documented = (
+            named["open"] is not None
+            and named["side"] is not None
+            and not named.get("open_is_model", False)
+        )
+        depth, others = liquidity(i)
         rows.append(
             {
                 "symbol": named["symbol"],
                 "synthetic": not documented,
-                "open_cents": named["open"] if named["open"] is not None else price(),
-                "depth_shares": named.get("depth") or depth,
+                "open_cents": named["open"] if named["open"] is not None else price(i),
+                "depth_shares": _named_depth(calibration, named) or depth,
                 "others_shares_per_s": round(named["others"], 2) if "others" in named else others,
                 "knight_side": named["side"],
                 "source": named["source"],
             }
         )
     for i in range(n_symbols - len(rows)):
-        depth, others = liquidity()
+        depth, others = liquidity(len(named_rows) + i)
         rows.append(
             {
-                "symbol": f"SYN{i + 1:03d}",
+                "symbol": simulated_ticker(i + 1),
                 "synthetic": True,
-                "open_cents": price(),
+                "open_cents": price(len(named_rows) + i),
                 "depth_shares": depth,
                 "others_shares_per_s": others,
                 "knight_side": None,
-                "source": "synthetic: drawn by smars_sim.core.universe from data/calibration.csv",
+                "source": "simulated: drawn by smars_sim.core.universe from data/calibration.csv",
             }
         )
-    # Parents: 212 orders over 154 names, so 58 names get two.
+    # Parents: 212 orders over 154 names, so 58 names get two. Which ones is spread
+    # over the range of weights (a randomly offset golden-ratio selection of the
+    # ranks), so no draw gives the second parents only to the costliest names. A
+    # name's weight is its price times the makers' lean per share (depth ** -0.6,
+    # the impact law): roughly what a minute of Power Peg costs there.
+    # The named stocks keep one parent each in every draw (kit's model: the record
+    # does not say how many there were), so their documented paths do not depend
+    # on the draw.
     for row in rows:
         row["knight_parents"] = 1
-    for index in rng.sample(range(len(rows)), n_parents - len(rows)):
-        rows[index]["knight_parents"] = 2
+    n_named = len(named_rows)
+    golden = (5**0.5 - 1) / 2
+    offset = rng.random()
+    by_price = sorted(
+        range(n_named, len(rows)),
+        key=lambda i: (rows[i]["open_cents"] * rows[i]["depth_shares"] ** -0.6, rows[i]["symbol"]),
+    )
+    keys = sorted(range(len(by_price)), key=lambda rank: ((rank * golden + offset) % 1.0, rank))
+    for rank in keys[: n_parents - len(rows)]:
+        rows[by_price[rank]]["knight_parents"] = 2
 
     # Sides: the record gives 80 net-long and 74 net-short names. Named symbols keep
     # their documented side. The rest are assigned greedily, biggest first, so that
     # the opening value of the short side is ``short_long_value_ratio`` times the
-    # long side's (weighting each name by price x parents). Marked at the stop, the
-    # longs are worth more and the shorts less, because Power Peg moved the prices.
+    # long side's, weighting each name by its price times the share of the morning its
+    # parents run: a stock's second parent meets Power Peg only after every stock's
+    # first (see smars_sim.core.engine), so it runs for less of it (_SECOND_PARENT).
+    # Marked at the stop, the longs are worth more and the shorts less, because Power
+    # Peg moved the prices.
     def weight(row: dict[str, Any]) -> float:
-        return row["open_cents"] * row["knight_parents"]
+        return row["open_cents"] * (1 + _SECOND_PARENT * (row["knight_parents"] - 1))
 
     ratio = calibration["short_long_value_ratio"]
     total = sum(weight(r) for r in rows)
