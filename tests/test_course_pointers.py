@@ -39,6 +39,7 @@ GENERATED = {
     ".venv/.installed": "make install",
     ".venv/share/jupyter/lab/settings/overrides.json": "make install",
     "_build/lite/": "make lite",
+    "my-course/": "make lab (tools/learner_copy.py: the learner's own, untracked copy)",
     "test-artifacts/lite/": "pytest tests/lite",
     "exercises/backups/": "make reset-exercises (keeps the attempt there)",
     # files of the built browser edition, named in docs/lite.md
