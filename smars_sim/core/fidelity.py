@@ -285,30 +285,6 @@ def _specs(scale: float) -> list[_Spec]:
         text = f"{fig.qualifier} {fmt(value)}".replace("exact ", "")
         return text, fig.source, value
 
-    def relative(
-        label: str,
-        key: str,
-        tol: float,
-        fmt: Callable[[float], str],
-        kind: str,
-        basis: str,
-        measure: Callable[[Result], float],
-    ) -> _Spec:
-        text, source, value = rec(key, fmt)
-        return _Spec(
-            label,
-            text,
-            source,
-            kind,
-            basis,
-            measure,
-            value * (1 - tol),
-            value * (1 + tol),
-            fmt,
-            f"±{tol:.0%}",
-            value,
-        )
-
     def band(
         label: str,
         key: str,
@@ -319,8 +295,10 @@ def _specs(scale: float) -> list[_Spec]:
         basis: str,
         measure: Callable[[Result], float],
         scaled: bool = False,
+        tolerance: str | None = None,
     ) -> _Spec:
         text, source, value = rec(key, fmt)
+        tolerance = tolerance or f"{fmt(low)} to {fmt(high)}"
         return _Spec(
             label,
             text,
@@ -331,10 +309,24 @@ def _specs(scale: float) -> list[_Spec]:
             low,
             high,
             fmt,
-            f"{fmt(low)} to {fmt(high)}",
+            tolerance,
             value,
             scaled=scaled,
         )
+
+    def relative(
+        label: str,
+        key: str,
+        tol: float,
+        fmt: Callable[[float], str],
+        kind: str,
+        basis: str,
+        measure: Callable[[Result], float],
+    ) -> _Spec:
+        """A band of ``tol`` either side of the record's figure."""
+        value = float(figure(key).value)
+        low, high = value * (1 - tol), value * (1 + tol)
+        return band(label, key, low, high, fmt, kind, basis, measure, tolerance=f"±{tol:.0%}")
 
     def exact(label: str, key: str, basis: str, measure: Callable[[Result], float]) -> _Spec:
         text, source, value = rec(key, _count)
