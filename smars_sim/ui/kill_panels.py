@@ -136,6 +136,18 @@ _EXECUTIONS = (("off", 0), ("5", 5), ("100", 100), ("1,000", 1000), ("10,000", 1
 _MESSAGES = (("off", 0.0), ("10/s", 10.0), ("50/s", 50.0), ("500/s", 500.0))
 
 
+def _limit_slider(options: list[Any], value: Any, description: str) -> W.SelectionSlider:
+    """One of the kill lab's sliders: all share a width and a label column."""
+    return W.SelectionSlider(
+        options=options,
+        value=value,
+        description=description,
+        continuous_update=False,
+        style={"description_width": "150px"},
+        layout=W.Layout(width="520px"),
+    )
+
+
 class KillSwitchLab(Panel):
     """Limits and detection delay against the loss: a chart of loss against time-to-kill.
 
@@ -152,39 +164,14 @@ class KillSwitchLab(Panel):
     def __init__(self, scenario: Scenario | None = None) -> None:
         self.model = KillLabModel(scenario or base_scenario())
         self.base = self.model.base
-        style = {"description_width": "150px"}
-        self.delay = W.SelectionSlider(
-            options=[(f"{m} min", m) for m in SWEEP_MINUTES],
-            value=self.model.delay,
-            description="Detected after:",
-            continuous_update=False,
-            style=style,
-            layout=W.Layout(width="520px"),
+        self.delay = _limit_slider(
+            [(f"{m} min", m) for m in SWEEP_MINUTES], self.model.delay, "Detected after:"
         )
-        self.capital = W.SelectionSlider(
-            options=list(_CAPITAL_M),
-            value=self.model.capital,
-            description="Capital threshold:",
-            continuous_update=False,
-            style=style,
-            layout=W.Layout(width="520px"),
+        self.capital = _limit_slider(list(_CAPITAL_M), self.model.capital, "Capital threshold:")
+        self.executions = _limit_slider(
+            list(_EXECUTIONS), self.model.executions, "Executions/parent:"
         )
-        self.executions = W.SelectionSlider(
-            options=list(_EXECUTIONS),
-            value=self.model.executions,
-            description="Executions/parent:",
-            continuous_update=False,
-            style=style,
-            layout=W.Layout(width="520px"),
-        )
-        self.messages = W.SelectionSlider(
-            options=list(_MESSAGES),
-            value=self.model.messages,
-            description="Messages/server:",
-            continuous_update=False,
-            style=style,
-            layout=W.Layout(width="520px"),
-        )
+        self.messages = _limit_slider(list(_MESSAGES), self.model.messages, "Messages/server:")
         self.reconcile = W.Checkbox(
             value=self.model.reconcile, description="orders out vs orders in", indent=False
         )
