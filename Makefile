@@ -85,8 +85,14 @@ format: $(STAMP)
 # learner's own copy, my-course/ (untracked; tools/learner_copy.py makes it on the first
 # run and adds new notebooks later), so Lab's autosave never rewrites a tracked notebook
 # and `git pull` of course updates never conflicts. nbval and CI run on course/.
+# Before Lab starts, the two things a kernel would otherwise make beside itself: the
+# full-size execution log notebook 04 reads (a full-day replay, ~10 s once) and the
+# chart bundle. Built here, no kernel's memory sits beside them (docs/jupyterhub.md,
+# "Memory"); once built, each is only checked (its sha256), in well under a second.
 lab: $(STAMP)
 	$(PY) tools/learner_copy.py
+	$(PY) -m smars_sim.analysis.execution_log build-cache
+	$(PY) -m smars_sim.viz.offline build
 	$(BIN)/jupyter lab $(ALLOW_ROOT) --ServerApp.root_dir="$(CURDIR)" my-course/00_welcome.ipynb
 
 bench: $(STAMP)

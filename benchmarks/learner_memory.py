@@ -4,9 +4,15 @@ Each notebook runs in its own kernel, as JupyterLab gives each open notebook one
 every kernel stays alive to the end (a learner rarely shuts one down). Reported per
 kernel: its peak resident memory (``VmHWM``) and its proportional share at the end
 (``Pss``); the learner's total is the sum of the kernels' PSS, the peak their sum of
-peaks. Run twice: with the learner's own cold cache (notebook 04 replays the full day
-in the learner's kernel) and with the class's shared, read-only cache that the hub
-builds once (``SMARS_SHARED_CACHE``, docs/jupyterhub.md).
+peaks. Run three times, each with a cold cache:
+
+* "own cold cache": nothing built beforehand, so notebook 04's kernel starts the
+  full-day replay in a child process while the kernel itself stays alive;
+* "make lab": the log and chart bundle are built first, each by a process of its own
+  with no kernel running (as ``make lab`` does before Lab starts; their peaks are
+  reported too);
+* "shared cache": the class's read-only copy the hub builds once
+  (``SMARS_SHARED_CACHE``, docs/jupyterhub.md).
 
     .venv/bin/python benchmarks/learner_memory.py [--json out.json]
 
@@ -147,6 +153,27 @@ def run(env: dict[str, str]) -> dict[str, object]:
     }
 
 
+def prebuild(env: dict[str, str]) -> dict[str, int]:
+    """What ``make lab`` runs before Lab starts; each builder's peak resident memory."""
+    peaks = {}
+    for builder in (
+        ["smars_sim.analysis.execution_log", "build-cache"],
+        ["smars_sim.viz.offline", "build"],
+    ):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", *builder],
+            env={**os.environ, **env},
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+        )
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            raise SystemExit(f"{' '.join(builder)} failed with exit {proc.returncode}")
+        peaks[builder[0]] = usage.ru_maxrss * 1024  # kB on Linux
+    return peaks
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", help="write the figures here")
@@ -156,17 +183,20 @@ def main() -> int:
         shared = Path(tmp) / "shared"
         # What the hub recipe builds at start (docs/jupyterhub_config.py).
         for builder in (
-            ["smars_sim.analysis.forensics", "build-cache"],
+            ["smars_sim.analysis.execution_log", "build-cache"],
             ["smars_sim.viz.offline", "build"],
         ):
             subprocess.run([sys.executable, "-m", *builder, str(shared)], check=True, cwd=ROOT)
         for label, extra in (
             ("own cold cache", {}),
+            ("make lab", {}),
             ("shared cache", {"SMARS_SHARED_CACHE": str(shared)}),
         ):
             home = Path(tmp) / label.replace(" ", "-")
             home.mkdir()
-            out[label] = run({"XDG_CACHE_HOME": str(home), **extra})
+            env = {"XDG_CACHE_HOME": str(home), **extra}
+            builders = prebuild(env) if label == "make lab" else {}
+            out[label] = {**run(env), "builders_peak_rss": builders}
     mb = 1024 * 1024
     for label, figures in out.items():
         assert isinstance(figures, dict)
@@ -179,6 +209,8 @@ def main() -> int:
                 f"  {row['notebook']:<28} peak {peak:6.0f} MB   with its children {tree:6.0f} MB"
                 f" (PSS {tree_pss:6.0f} MB)   PSS at end {end:6.0f} MB"
             )
+        for builder, peak in figures["builders_peak_rss"].items():
+            print(f"  before Lab: {builder:<33} peak {peak / mb:6.0f} MB (alone)")
         print(
             f"  notebook 04 peak {figures['notebook_04_peak'] / mb:.0f} MB (with its children "
             f"{figures['notebook_04_peak_with_children'] / mb:.0f} MB); learner total "

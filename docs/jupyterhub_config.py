@@ -245,6 +245,9 @@ c.Spawner.args = [
     "--MappingKernelManager.cull_idle_timeout=1200",
     "--MappingKernelManager.cull_interval=120",
     "--ServerApp.shutdown_no_activity_timeout=3600",  # a server with nothing open for 1 h stops
+    # Server extensions the course never uses (the language server, the classic
+    # notebook's shim): each learner's server then holds about 10 MB less.
+    "--ServerApp.jpserver_extensions={'jupyter_lsp': False, 'notebook_shim': False}",
 ]
 # Lets the load test find strays; the path alone opens nothing (the folder is 0700 root).
 c.Spawner.environment = {"SMARS_HUB_STATE": str(state)}
@@ -268,7 +271,7 @@ if shared_cache != "off":
     # made in a kernel, it keeps about 95 MB of that kernel's memory).
     failed = []
     for builder in (
-        ["smars_sim.analysis.forensics", "build-cache"],  # a full-size replay: tens of s
+        ["smars_sim.analysis.execution_log", "build-cache"],  # a full-size replay: ~10 s
         ["smars_sim.viz.offline", "build"],
     ):
         built = subprocess.run(

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from smars_sim import Scenario, replay
+from smars_sim.analysis import execution_log, tables
 from smars_sim.analysis import forensics as fx
-from smars_sim.analysis import tables
 from smars_sim.core.clock import OPEN_NS, SECOND_NS
 
 SMALL = Scenario.small()
@@ -52,7 +52,7 @@ def test_cache_key_depends_on_the_scenario():
 
 def test_cache_key_depends_on_the_simulation_code(monkeypatch):
     before = fx.cache_key(SMALL)
-    monkeypatch.setattr(fx, "_code_fingerprint", lambda: "changed")
+    monkeypatch.setattr(execution_log, "code_fingerprint", lambda: "changed")
     assert fx.cache_key(SMALL) != before
 
 
@@ -115,7 +115,7 @@ def test_unknown_columns_are_named(cache, columns):
 
 
 def test_the_cache_written_a_slice_at_a_time_equals_the_table(cache, small, monkeypatch):
-    monkeypatch.setattr(fx, "_ROW_GROUP", 7)  # many row groups, the last one short
+    monkeypatch.setattr(execution_log, "ROW_GROUP", 7)  # many row groups, the last one short
     frame = fx.full_day_executions(SMALL)
     pd.testing.assert_frame_equal(frame, fx.compact(tables.executions(small)))
 
@@ -124,7 +124,7 @@ def test_a_failed_write_leaves_no_partial_file(cache, monkeypatch):
     def full_disk(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(fx.tables, "execution_columns", full_disk)
+    monkeypatch.setattr(execution_log, "execution_arrays", full_disk)
     with pytest.raises(OSError, match="No space"):
         fx.full_day_executions(SMALL.with_(seed=5))
     assert not list(cache.glob("*.partial")) and not list(cache.glob("*.parquet"))
@@ -132,7 +132,7 @@ def test_a_failed_write_leaves_no_partial_file(cache, monkeypatch):
 
 def test_a_value_too_wide_for_the_compact_table_is_refused():
     with pytest.raises(OverflowError, match="qty does not fit int32"):
-        fx._narrow("qty", np.array([2**31], dtype=np.int64))
+        execution_log.narrow("qty", np.array([2**31], dtype=np.int64))
 
 
 def test_a_damaged_cache_file_is_rebuilt(cache, small):
@@ -282,10 +282,64 @@ def test_a_damaged_shared_cache_is_not_used(cache, small, tmp_path, monkeypatch)
 
 def test_build_cache_from_the_command_line_refuses_bad_usage():
     proc = subprocess.run(
-        [sys.executable, "-m", "smars_sim.analysis.forensics", "build"],
+        [sys.executable, "-m", "smars_sim.analysis.execution_log", "build"],
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert proc.returncode == 2 and proc.stderr.strip().startswith("usage:")
     assert "Traceback" not in proc.stderr
+
+
+_RUN_BUILDER = """
+import runpy, sys
+sys.argv = ["execution_log", *sys.argv[1:]]
+try:
+    runpy.run_module("smars_sim.analysis.execution_log", run_name="__main__")
+except SystemExit as done:
+    assert not done.code, done.code
+print(sorted(m for m in ("pandas", "altair", "ipywidgets") if m in sys.modules))
+"""
+
+
+def test_the_builder_process_never_imports_pandas(cache, small, tmp_path):
+    """Issue 16: the process holding the full-size logs carries numpy and pyarrow only."""
+    import pickle
+
+    job = pickle.dumps((SMALL, str(tmp_path / "t.parquet"), str(tmp_path / "t.json")))
+    proc = subprocess.run(
+        [sys.executable, "-c", _RUN_BUILDER, "build-from-stdin"],
+        input=job,
+        capture_output=True,
+        timeout=300,
+        check=True,
+    )
+    assert proc.stdout.decode().strip() == "[]"
+    meta = json.loads((tmp_path / "t.json").read_text())
+    assert meta["execution_digest"] == small.summary.execution_digest
+    assert execution_log.verified_file(tmp_path / "t.parquet", tmp_path / "t.json")
+
+
+def test_build_cache_builds_once_into_a_folder(tmp_path, monkeypatch):
+    """``make lab`` and the class hub: ``build-cache [DIR]``; a second run keeps the file."""
+    monkeypatch.setattr(execution_log, "full_day", lambda: SMALL)
+    table = execution_log.build_cache(tmp_path / "c")
+    assert table == execution_log.cache_paths(SMALL, tmp_path / "c")[0]
+    first = table.stat().st_mtime_ns
+    monkeypatch.setattr(
+        execution_log, "write_table", lambda *a: pytest.fail("rebuilt a verified file")
+    )
+    assert execution_log.build_cache(tmp_path / "c") == table
+    assert table.stat().st_mtime_ns == first
+
+
+def test_a_damaged_file_does_not_verify(tmp_path):
+    table, meta = tmp_path / "t.parquet", tmp_path / "t.json"
+    table.write_bytes(b"parquet bytes")
+    meta.write_text(json.dumps({execution_log.SHA256_KEY: execution_log.file_sha256(table)}))
+    assert execution_log.verified_file(table, meta)
+    table.write_bytes(b"parquet bytez")
+    assert not execution_log.verified_file(table, meta)
+    meta.write_text("{")
+    assert not execution_log.verified_file(table, meta)
+    assert not execution_log.verified_file(tmp_path / "absent.parquet", meta)

@@ -72,3 +72,24 @@ def test_without_a_cache_altairs_own_way_still_works(fresh, monkeypatch):
     monkeypatch.setattr(alt.JupyterChart, "enable_offline", lambda on: called.append(on))
     offline.enable_offline_charts()
     assert called == [True]
+
+
+def test_build_makes_the_bundle_once_in_the_users_cache(fresh, monkeypatch, capsys):
+    """``make lab`` runs ``build`` before Lab: it makes the bundle, then only checks it."""
+    assert offline._main(["build"]) == 0
+    path = fresh / offline.bundle_name()
+    assert capsys.readouterr().out.strip() == str(path)
+    assert offline._read(path) is not None
+    monkeypatch.setattr(offline, "write_bundle", _no_vl_convert_here)
+    assert offline._main(["build", str(fresh)]) == 0  # sealed and there: kept
+    path.write_text("cut short", encoding="utf-8")
+    monkeypatch.undo()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(fresh.parent))
+    assert offline._main(["build"]) == 0  # a broken seal is made again
+    assert offline._read(path) is not None
+
+
+@pytest.mark.parametrize("argv", [[], ["make"], ["build", "a", "b"]])
+def test_build_refuses_other_usage(argv, capsys):
+    assert offline._main(argv) == 2
+    assert capsys.readouterr().err.startswith("usage: python -m smars_sim.viz.offline build")

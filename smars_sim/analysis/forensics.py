@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
@@ -29,7 +28,17 @@ from ..core.clock import OPEN_NS, SECOND_NS, parse_time
 from ..core.fleet import CHILD_FIELDS
 from ..core.pnl import locked_in_cents
 from ..core.result import Summary
-from . import tables
+from .execution_log import (
+    COMPACT_DTYPES,
+    EXECUTION_COLUMNS,
+    SHA256_KEY,
+    build_cache,
+    cache_dir,
+    cache_key,
+    cache_paths,
+    full_day,
+    write_table,
+)
 
 if TYPE_CHECKING:
     from ..core.result import Result
@@ -55,34 +64,13 @@ __all__ = [
     "shared_cache_dir",
 ]
 
-#: Bump when the cached table's layout changes (2: compact integer columns).
-FORMAT_VERSION = "2"
-#: The full-day table's narrower integer columns. Its other columns keep the
-#: dtypes of ``tables.executions``. At full size the table has about four million
-#: rows: these save a third of its memory, and every value fits (checked when built).
-COMPACT_DTYPES: dict[str, str] = {
-    "server": "int8",
-    "child_id": "int32",
-    "parent_id": "int32",
-    "qty": "int32",
-}
-#: The layers whose source decides the replay's output (the presentation layers above
-#: them cannot change an execution, so editing them keeps the cache).
-_SIMULATION_LAYERS = ("core", "fixes")
-
 
 # --------------------------------------------------------------------------
-# The cached full-size execution log
+# The cached full-size execution log (written by analysis.execution_log)
 # --------------------------------------------------------------------------
 #: A read-only folder with the full-day log built once for a whole class (see
 #: :func:`build_shared_cache`); learners read it and never write there.
 SHARED_CACHE_ENV = "SMARS_SHARED_CACHE"
-
-
-def cache_dir() -> Path:
-    """The per-user cache folder: ``$XDG_CACHE_HOME/smars-sim`` (default ``~/.cache``)."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "smars-sim"
 
 
 def shared_cache_dir() -> Path | None:
@@ -94,130 +82,37 @@ def shared_cache_dir() -> Path | None:
 def build_shared_cache(folder: str | Path, scenario: Scenario | None = None) -> Path:
     """Build the full-day log once into ``folder``, for every learner of a class to read.
 
-    A class hub runs this before the learners arrive (``docs/jupyterhub.md``): each
-    learner then reads the verified file instead of replaying the full day in their own
-    kernel, which is what costs a learner most memory in notebook 04.
+    A class hub runs this (as ``python -m smars_sim.analysis.execution_log build-cache
+    DIR``) before the learners arrive (``docs/jupyterhub.md``): each learner then reads
+    the verified file instead of replaying the full day beside their own kernel, which
+    is what costs a learner most memory in notebook 04.
 
     Returns:
         The parquet file written (its ``.json`` meta beside it).
     """
-    scenario = scenario or _full_day()
-    key = cache_key(scenario)
-    target = Path(folder)
-    table, meta = target / f"executions-{key}.parquet", target / f"executions-{key}.json"
-    if not (table.exists() and meta.exists() and _read_verified(table, meta) is not None):
-        _build(scenario, table, meta)
-    return table
+    return build_cache(Path(folder), scenario)
 
-
-def _code_fingerprint() -> str:
-    package = Path(__file__).resolve().parents[1]
-    digest = hashlib.sha256()
-    for layer in _SIMULATION_LAYERS:
-        for path in sorted((package / layer).rglob("*.py")):
-            digest.update(str(path.relative_to(package)).encode())
-            digest.update(path.read_bytes())
-    return digest.hexdigest()
-
-
-def cache_key(scenario: Scenario) -> str:
-    """A key for a scenario's cached executions: its parameters and the simulation's code."""
-    digest = hashlib.sha256(f"executions v{FORMAT_VERSION}\n".encode())
-    digest.update(repr(scenario).encode())
-    digest.update(_code_fingerprint().encode())
-    return digest.hexdigest()[:24]
-
-
-def _full_day() -> Scenario:
-    from ..core.scenario import Scenario
-
-    return Scenario.aug1_2012(scale=1.0)
-
-
-def _paths(scenario: Scenario) -> tuple[Path, Path]:
-    key = cache_key(scenario)
-    folder = cache_dir()
-    return folder / f"executions-{key}.parquet", folder / f"executions-{key}.json"
-
-
-def compact(frame: pd.DataFrame) -> pd.DataFrame:
-    """An executions table with the full-day cache's column types (:data:`COMPACT_DTYPES`)."""
-    return frame.astype(COMPACT_DTYPES)
-
-
-def _narrow(name: str, values: np.ndarray) -> np.ndarray:
-    dtype = np.dtype(COMPACT_DTYPES[name])
-    info = np.iinfo(dtype)
-    if len(values) and (values.min() < info.min or values.max() > info.max):
-        raise OverflowError(f"{name} does not fit {dtype}: widen COMPACT_DTYPES")
-    return values.astype(dtype)
-
-
-def _build(scenario: Scenario, table: Path, meta: Path) -> None:
-    """Replay ``scenario`` and write its executions (compact) and summary to the cache."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    from ..fixes import replay
-
-    result = replay(scenario)
-    summary = result.summary.as_dict()
-    table.parent.mkdir(parents=True, exist_ok=True)
-    tmp = table.with_name(f"{table.name}.{os.getpid()}.partial")
-    # A slice of rows at a time (one row group each): the full-size replay's logs are
-    # the largest thing in memory, and the table is never built whole beside them.
-    rows = summary["executions"]
-    writer: pq.ParquetWriter | None = None
-    try:
-        for start in range(0, max(rows, 1), _ROW_GROUP):
-            columns = tables.execution_columns(result, slice(start, start + _ROW_GROUP))
-            arrays = {
-                name: pa.array(
-                    _narrow(name, np.asarray(values)) if name in COMPACT_DTYPES else values
-                )
-                for name, values in columns.items()
-            }
-            del columns
-            group = pa.table(arrays)
-            if writer is None:
-                writer = pq.ParquetWriter(tmp, group.schema)
-            writer.write_table(group)
-            del arrays, group
-    except BaseException:
-        if writer is not None:
-            writer.close()
-        tmp.unlink(missing_ok=True)  # nothing half-written is left behind
-        raise
-    if writer is not None:
-        writer.close()
-    del result
-    # The meta records the file's sha256: a later read checks every byte, not just
-    # the row count (a flipped bit can keep the count and change a price).
-    summary[_SHA256] = hashlib.sha256(tmp.read_bytes()).hexdigest()
-    os.replace(tmp, table)
-    tmp_meta = meta.with_name(f"{meta.name}.{os.getpid()}.partial")
-    tmp_meta.write_text(json.dumps(summary, indent=1, sort_keys=True))
-    os.replace(tmp_meta, meta)
-    _prune(table.parent, keep={table.name, meta.name})
-
-
-#: Rows per row group of the cached file (and per slice written at a time).
-_ROW_GROUP = 500_000
 
 #: Build the cache in a child process (not under Pyodide, which has none). The
 #: learner's kernel then never holds the full-size replay's logs: its peak is the
 #: table it reads, and the replay's memory is returned when the child exits.
 BUILD_IN_CHILD = sys.platform != "emscripten"
+#: The builder the kernel runs in its own process when there is no child (Pyodide).
+_build = write_table
 
 
 def _build_elsewhere(scenario: Scenario, table: Path, meta: Path) -> None:
-    """Run :func:`_build` in a child Python; raise ``RuntimeError`` if it fails."""
+    """Run :func:`~smars_sim.analysis.execution_log.write_table` in a child Python.
+
+    The child imports numpy and pyarrow but not pandas. Raises ``RuntimeError`` if
+    it fails.
+    """
     if not BUILD_IN_CHILD:
         _build(scenario, table, meta)
         return
     job = pickle.dumps((scenario, str(table), str(meta)))
     done = subprocess.run(
-        [sys.executable, "-m", "smars_sim.analysis.forensics", "build-from-stdin"],
+        [sys.executable, "-m", "smars_sim.analysis.execution_log", "build-from-stdin"],
         input=job,
         capture_output=True,
         check=False,
@@ -227,24 +122,12 @@ def _build_elsewhere(scenario: Scenario, table: Path, meta: Path) -> None:
         raise RuntimeError(f"building the full-day cache failed: {last}")
 
 
-def _prune(folder: Path, keep: set[str], newest: int = 2) -> None:
-    """Delete all but the ``newest`` other cached logs (stale code or scenarios)."""
-    others = sorted(
-        (p for p in folder.glob("executions-*.parquet") if p.name not in keep),
-        key=lambda p: p.stat().st_mtime,
-        reverse=True,
-    )
-    for path in others[newest:]:
-        for victim in (path, path.with_suffix(".json")):
-            with contextlib.suppress(FileNotFoundError):
-                victim.unlink()
+def compact(frame: pd.DataFrame) -> pd.DataFrame:
+    """An executions table with the full-day cache's column types (:data:`COMPACT_DTYPES`)."""
+    return frame.astype(COMPACT_DTYPES)
 
 
 _MEMO: dict[tuple[str, tuple[str, ...] | None], pd.DataFrame] = {}
-#: The full-day table's columns, in order (those of ``tables.executions``).
-EXECUTION_COLUMNS = tables.EXECUTION_COLUMNS
-#: The key of the cached parquet file's sha256 in its ``.json`` meta.
-_SHA256 = "parquet_sha256"
 
 
 def _read_verified(
@@ -253,32 +136,64 @@ def _read_verified(
     """The cached table (or some of its columns) if its bytes match the meta, else None.
 
     The whole file's sha256 and the row count are checked, whichever columns are read.
+    The file is memory-mapped, hashed and parsed from that one mapping: what is
+    checked is what is read, and its pages are the file's own (shared by every
+    learner reading the class's copy, and never a private copy in the kernel).
     """
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     try:
         recorded = json.loads(meta.read_text())
-        data = table.read_bytes()  # the compressed file (tens of MB): hash what is parsed
-        if hashlib.sha256(data).hexdigest() != recorded[_SHA256]:
-            return None
-        # Column by column, each Arrow column freed once converted: the table is never
-        # held twice (a whole-table read peaks at about twice its size).
-        parquet = pq.ParquetFile(pa.BufferReader(data))
-        read: dict[str, pd.Series] = {}
-        for name in columns or parquet.schema_arrow.names:
-            arrow = parquet.read(columns=[name], use_pandas_metadata=False)
-            read[name] = arrow.column(0).to_pandas()
-            del arrow
-        del parquet, data
-        frame = pd.DataFrame(read, copy=False)
-        del read
+        with pa.memory_map(str(table)) as source:
+            data = source.read_buffer()  # the whole file, mapped: no copy
+            if hashlib.sha256(data).hexdigest() != recorded[SHA256_KEY]:
+                return None
+            frame = _parse(data, columns)
+            del data
         pa.default_memory_pool().release_unused()  # give the freed buffers back now
         if len(frame) != recorded["executions"]:
             return None
     except (OSError, ValueError, KeyError, TypeError, pa.ArrowException):
         return None
     return frame
+
+
+def _parse(data: object, columns: tuple[str, ...] | None) -> pd.DataFrame:
+    """The parquet file in ``data`` as a DataFrame, one row group of one column at a time.
+
+    Each column's array is allocated once at its full length and filled a row group
+    at a time, so the kernel never holds a column twice (a whole-column read, then its
+    conversion, peaks at about twice the table).
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    parquet = pq.ParquetFile(pa.BufferReader(data))
+    rows = parquet.metadata.num_rows
+    schema = parquet.schema_arrow
+    read: dict[str, np.ndarray | pd.Categorical] = {}
+    for name in columns or schema.names:
+        kind = schema.field(name).type
+        dictionary: list[str] | None = None
+        stored = kind.index_type if pa.types.is_dictionary(kind) else kind
+        values = np.empty(rows, dtype=stored.to_pandas_dtype())
+        at = 0
+        for group in range(parquet.num_row_groups):
+            for chunk in parquet.read_row_group(group, columns=[name]).column(0).chunks:
+                if pa.types.is_dictionary(kind):
+                    words = chunk.dictionary.to_pylist()
+                    if dictionary is None:
+                        dictionary = words
+                    elif words != dictionary:  # every row group is written with one list
+                        raise ValueError(f"{name}: row groups disagree on the categories")
+                    chunk = chunk.indices
+                values[at : at + len(chunk)] = chunk.to_numpy(zero_copy_only=False)
+                at += len(chunk)
+        if at != rows:
+            raise ValueError(f"{name}: {at} values for {rows} rows")
+        read[name] = values if dictionary is None else pd.Categorical.from_codes(values, dictionary)
+    del parquet
+    return pd.DataFrame(read, copy=False)
 
 
 def full_day_executions(
@@ -309,7 +224,7 @@ def full_day_executions(
     Raises:
         ValueError: A name in ``columns`` is not a column of the table.
     """
-    scenario = scenario or _full_day()
+    scenario = scenario or full_day()
     wanted = tuple(columns) if columns is not None else None
     if wanted is not None:
         unknown = [c for c in wanted if c not in EXECUTION_COLUMNS]
@@ -317,7 +232,7 @@ def full_day_executions(
             raise ValueError(
                 f"columns {list(wanted)!r}: choose one or more of {', '.join(EXECUTION_COLUMNS)}"
             )
-    table, meta = _paths(scenario)
+    table, meta = cache_paths(scenario)
     key = (table.name, wanted)
     if not refresh and key in _MEMO:
         return _MEMO[key]
@@ -340,15 +255,15 @@ def full_day_executions(
 
 def full_day_summary(scenario: Scenario | None = None) -> Summary:
     """The headline figures of the cached full-size replay (builds the cache if needed)."""
-    scenario = scenario or _full_day()
-    _table, meta = _paths(scenario)
+    scenario = scenario or full_day()
+    _table, meta = cache_paths(scenario)
     shared = shared_cache_dir()
     if shared is not None and (shared / meta.name).exists():
         meta = shared / meta.name
     if not meta.exists():
         full_day_executions(scenario)
     recorded = json.loads(meta.read_text())
-    recorded.pop(_SHA256, None)  # the cache's own check, not a figure of the replay
+    recorded.pop(SHA256_KEY, None)  # the cache's own check, not a figure of the replay
     return Summary.from_dict(recorded)
 
 
@@ -645,19 +560,3 @@ def alerts_that_existed(result: Result) -> pd.DataFrame:
         },
     ]
     return pd.DataFrame(rows)
-
-
-def _main(argv: list[str]) -> int:
-    if len(argv) == 2 and argv[0] == "build-cache":
-        print(build_shared_cache(argv[1]))
-        return 0
-    if argv == ["build-from-stdin"]:  # the kernel's own cache (see _build_elsewhere)
-        scenario, table, meta = pickle.loads(sys.stdin.buffer.read())  # from our parent
-        _build(scenario, Path(table), Path(meta))
-        return 0
-    print("usage: python -m smars_sim.analysis.forensics build-cache DIR", file=sys.stderr)
-    return 2
-
-
-if __name__ == "__main__":
-    raise SystemExit(_main(sys.argv[1:]))

@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 
 from ..core.clock import format_time
-from ..core.fleet import CHILD_FIELDS, EXEC_FIELDS, PATH_CODES
+from ..core.fleet import CHILD_FIELDS, PATH_CODES
+from .execution_log import EXECUTION_COLUMNS, SIDES, execution_arrays, parent_lookup
 
 if TYPE_CHECKING:
     from ..core.result import Result
@@ -93,22 +94,11 @@ def parent_orders(result: Result) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _parent_lookup(result: Result) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Arrays indexed by parent id: server, symbol index and side."""
-    size = max((p.id for p in result.parents), default=0) + 1
-    server = np.zeros(size, dtype=np.int64)
-    symbol = np.zeros(size, dtype=np.int64)
-    side = np.zeros(size, dtype=np.int64)
-    for p in result.parents:
-        server[p.id], symbol[p.id], side[p.id] = p.server, p.symbol, p.side
-    return server, symbol, side
-
-
 @_per_result
 def child_orders(result: Result) -> pd.DataFrame:
     """One row per child order: its server, parent, symbol, side, price, shares and code path."""
     cols = _columns(result.children, CHILD_FIELDS)
-    server, symbol, side = _parent_lookup(result)
+    server, symbol, side = parent_lookup(result)
     parents = cols["parent_id"]
     return pd.DataFrame(
         {
@@ -118,7 +108,7 @@ def child_orders(result: Result) -> pd.DataFrame:
             "parent_id": parents,
             "symbol": pd.Categorical.from_codes(symbol[parents], categories=result.symbols),
             "side": pd.Categorical.from_codes(
-                (side[parents] < 0).astype(np.int8), categories=["buy", "sell"]
+                (side[parents] < 0).astype(np.int8), categories=list(SIDES)
             ),
             "price_usd": cols["price"] / 100.0,
             "qty": cols["qty"],
@@ -127,63 +117,22 @@ def child_orders(result: Result) -> pd.DataFrame:
     )
 
 
-def _field_view(flat, fields: tuple[str, ...], name: str) -> np.ndarray:
-    """One field of a flat log as a strided view: no copy of the (large) log."""
-    data = np.frombuffer(flat, dtype="<i8") if len(flat) else np.zeros(0, dtype="<i8")
-    return data.reshape(-1, len(fields))[:, fields.index(name)]
-
-
-#: The executions table's columns, in order.
-EXECUTION_COLUMNS = (
-    "time_ns",
-    "server",
-    "child_id",
-    "parent_id",
-    "symbol",
-    "side",
-    "price_usd",
-    "qty",
-)
-
-
 def execution_columns(
     result: Result, rows: slice | None = None
 ) -> dict[str, np.ndarray | pd.Categorical]:
     """The executions table's columns, built without copying the whole logs.
 
-    A full-size replay logs millions of child orders and executions; copying every
-    field of both logs first (as a plain per-field split would) more than doubles a
-    learner's memory. Here only the columns the table keeps are materialised, each
-    once. :func:`executions` and the full-day cache (``analysis.forensics``) both use
-    this: one definition of an execution row.
+    The row is defined once, in :func:`smars_sim.analysis.execution_log.execution_arrays`
+    (numpy only, so the full-day cache's builder needs no pandas); here its ``symbol``
+    and ``side`` codes become categoricals.
 
     Args:
         result: A finished replay.
-        rows: Only these executions (default: all); the cache writes the full-size
-            log a slice at a time.
+        rows: Only these executions (default: all).
     """
-    rows = rows or slice(None)
-    server, symbol, side = _parent_lookup(result)
-
-    def field(name: str) -> np.ndarray:
-        return _field_view(result.journal, EXEC_FIELDS, name)[rows]
-
-    order_id = field("order_id")
-    # A child's id is its row number + 1.
-    parents = _field_view(result.children, CHILD_FIELDS, "parent_id")[order_id - 1]
-    columns: dict[str, np.ndarray | pd.Categorical] = {
-        "time_ns": field("time").copy(),
-        "server": server[parents],
-        "child_id": order_id.copy(),
-        "parent_id": parents,
-        "symbol": pd.Categorical.from_codes(symbol[parents], categories=result.symbols),
-        "side": pd.Categorical.from_codes(
-            (side[parents] < 0).astype(np.int8), categories=["buy", "sell"]
-        ),
-        "price_usd": field("price") / 100.0,
-        "qty": field("qty").copy(),
-    }
-    assert tuple(columns) == EXECUTION_COLUMNS
+    columns: dict[str, np.ndarray | pd.Categorical] = dict(execution_arrays(result, rows))
+    columns["symbol"] = pd.Categorical.from_codes(columns["symbol"], categories=result.symbols)
+    columns["side"] = pd.Categorical.from_codes(columns["side"], categories=list(SIDES))
     return columns
 
 

@@ -106,8 +106,16 @@ def enable_offline_charts() -> None:
     cls._is_offline = True
 
 
-if __name__ == "__main__":  # python -m smars_sim.viz.offline build DIR
-    if len(sys.argv) != 3 or sys.argv[1] != "build":
-        print("usage: python -m smars_sim.viz.offline build DIR", file=sys.stderr)
-        raise SystemExit(2)
-    print(write_bundle(sys.argv[2]))
+def _main(argv: list[str]) -> int:
+    """``build [DIR]``: make the bundle in DIR (default: the user's cache) unless it is there."""
+    if len(argv) not in (1, 2) or argv[0] != "build":
+        print("usage: python -m smars_sim.viz.offline build [DIR]", file=sys.stderr)
+        return 2
+    target = Path(argv[1]) if len(argv) == 2 else cache_dir()
+    existing = target / bundle_name()
+    print(existing if _read(existing) is not None else write_bundle(target))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main(sys.argv[1:]))

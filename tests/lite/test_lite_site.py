@@ -219,7 +219,10 @@ PICK_BUTTON_JS = """async () => {
   const n = groups.reduce((t, g) => t + g.length, 0);
   const diag = [];
   for (const group of groups) {
-    for (const b of group.filter((x) => !x.disabled && !x.checked)) {
+    // A toggle button that is already selected (mod-active) changes nothing when
+    // clicked, by design: the first one that would change something is tried.
+    const idle = (x) => !x.disabled && !x.checked && !x.classList.contains('mod-active');
+    for (const b of group.filter(idle)) {
       const i = nb.widgets.findIndex((c) => c.node === b.closest('.jp-Cell'));
       if (i >= 0) await nb.scrollToItem(i, 'center');
       b.scrollIntoView({ block: 'center' });
