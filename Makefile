@@ -89,11 +89,16 @@ format: $(STAMP)
 # full-size execution log notebook 04 reads (a full-day replay, ~10 s once) and the
 # chart bundle. Built here, no kernel's memory sits beside them (docs/jupyterhub.md,
 # "Memory"); once built, each is only checked (its sha256), in well under a second.
+# glibc's malloc returns every block over 128 kB to the system when it is freed (by
+# default it stops doing so after the first large free): a kernel that once held
+# notebook 04's big table then gives it back (docs/jupyterhub.md, "Memory").
+LEAN_MALLOC := MALLOC_MMAP_THRESHOLD_=131072
+
 lab: $(STAMP)
 	$(PY) tools/learner_copy.py
 	$(PY) -m smars_sim.analysis.execution_log build-cache
 	$(PY) -m smars_sim.viz.offline build
-	$(BIN)/jupyter lab $(ALLOW_ROOT) --ServerApp.root_dir="$(CURDIR)" my-course/00_welcome.ipynb
+	$(LEAN_MALLOC) $(BIN)/jupyter lab $(ALLOW_ROOT) --ServerApp.root_dir="$(CURDIR)" my-course/00_welcome.ipynb
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
@@ -101,7 +106,7 @@ bench: $(STAMP)
 # smars-offline (share/jupyter/voila/templates/) is Voila's lab template without
 # its Font Awesome CDN links, so the console makes no request off the machine.
 console: $(STAMP)
-	JUPYTER_PATH=$(CURDIR)/share/jupyter $(BIN)/voila course/console.ipynb --no-browser \
+	$(LEAN_MALLOC) JUPYTER_PATH=$(CURDIR)/share/jupyter $(BIN)/voila course/console.ipynb --no-browser \
 	  --template=smars-offline \
 	  --MappingKernelManager.cull_idle_timeout=600 \
 	  --MappingKernelManager.cull_interval=60

@@ -6,13 +6,15 @@ kernel: its peak resident memory (``VmHWM``) and its proportional share at the e
 (``Pss``); the learner's total is the sum of the kernels' PSS, the peak their sum of
 peaks. Run three times, each with a cold cache:
 
-* "own cold cache": nothing built beforehand, so notebook 04's kernel starts the
-  full-day replay in a child process while the kernel itself stays alive;
+* "own cold cache": ``jupyter lab`` started by hand: nothing built beforehand, so
+  notebook 04's kernel starts the full-day replay in a child process while the
+  kernel itself stays alive, and glibc's malloc keeps its default threshold;
 * "make lab": the log and chart bundle are built first, each by a process of its own
   with no kernel running (as ``make lab`` does before Lab starts; their peaks are
-  reported too);
+  reported too), and the kernels run with ``MALLOC_MMAP_THRESHOLD_`` as make lab
+  gives them;
 * "shared cache": the class's read-only copy the hub builds once
-  (``SMARS_SHARED_CACHE``, docs/jupyterhub.md).
+  (``SMARS_SHARED_CACHE``, docs/jupyterhub.md), with the hub recipe's environment.
 
     .venv/bin/python benchmarks/learner_memory.py [--json out.json]
 
@@ -40,6 +42,20 @@ NOTEBOOKS = [
     for f in sorted(os.listdir(ROOT / "course"))
     if f[:2] in {"00", "01", "02", "03", "04"} and f.endswith(".ipynb")
 ]
+
+
+#: glibc's mmap threshold that ``make lab`` and the hub recipe give the learner's
+#: server and kernels (``MALLOC_MMAP_THRESHOLD_``; see the Makefile).
+LEAN_MALLOC = "131072"
+
+
+#: The ways a learner meets notebook 04 with a cold cache (see the module's text).
+CASES = ("own cold cache", "make lab", "shared cache")
+#: What ``make lab`` runs before Lab starts, and the hub recipe at its start.
+BUILDERS = (
+    ["smars_sim.analysis.execution_log", "build-cache"],
+    ["smars_sim.viz.offline", "build"],
+)
 
 
 def _status(pid: int, field: str) -> int:
@@ -156,10 +172,7 @@ def run(env: dict[str, str]) -> dict[str, object]:
 def prebuild(env: dict[str, str]) -> dict[str, int]:
     """What ``make lab`` runs before Lab starts; each builder's peak resident memory."""
     peaks = {}
-    for builder in (
-        ["smars_sim.analysis.execution_log", "build-cache"],
-        ["smars_sim.viz.offline", "build"],
-    ):
+    for builder in BUILDERS:
         proc = subprocess.Popen(
             [sys.executable, "-m", *builder],
             env={**os.environ, **env},
@@ -177,24 +190,27 @@ def prebuild(env: dict[str, str]) -> dict[str, int]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", help="write the figures here")
+    parser.add_argument(
+        "--case",
+        action="append",
+        choices=CASES,
+        help="run only this case (repeatable; default: all three)",
+    )
     args = parser.parse_args()
+    cases = args.case or list(CASES)
     out: dict[str, object] = {}
     with tempfile.TemporaryDirectory() as tmp:
         shared = Path(tmp) / "shared"
         # What the hub recipe builds at start (docs/jupyterhub_config.py).
-        for builder in (
-            ["smars_sim.analysis.execution_log", "build-cache"],
-            ["smars_sim.viz.offline", "build"],
-        ):
+        for builder in BUILDERS if "shared cache" in cases else ():
             subprocess.run([sys.executable, "-m", *builder, str(shared)], check=True, cwd=ROOT)
-        for label, extra in (
-            ("own cold cache", {}),
-            ("make lab", {}),
-            ("shared cache", {"SMARS_SHARED_CACHE": str(shared)}),
-        ):
+        for label in cases:
+            extra = {"SMARS_SHARED_CACHE": str(shared)} if label == "shared cache" else {}
             home = Path(tmp) / label.replace(" ", "-")
             home.mkdir()
             env = {"XDG_CACHE_HOME": str(home), **extra}
+            if label != "own cold cache":  # make lab and the hub recipe both set it
+                env["MALLOC_MMAP_THRESHOLD_"] = LEAN_MALLOC
             builders = prebuild(env) if label == "make lab" else {}
             out[label] = {**run(env), "builders_peak_rss": builders}
     mb = 1024 * 1024

@@ -18,7 +18,10 @@ Targets (on this 2-core machine):
 * the fidelity ensemble of 25 runs (5 replay seeds x 5 market draws) at scale 0.05 in
   under a minute, on every core (``smars-sim fidelity --seeds … --market-seeds …``);
 * the full-scale replay stays within the ratio to the bare book it had before the
-  retail flow of issue 14 (1.42x, RESULTS.md of 2026-11-25).
+  retail flow of issue 14 (1.42x, RESULTS.md of 2026-11-25);
+* a learner going through notebooks 00 to 04 with a cold cache, as ``make lab`` runs
+  it, never holds more than 500 MB at once (issue 16; the class hub's figure is the
+  load test's, docs/jupyterhub.md).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import os
 import platform
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -153,6 +157,29 @@ def _load() -> str:
         return "unknown"
 
 
+def _learner_memory() -> dict[str, int]:
+    """Peak RSS of ``make lab``'s log builder, and of notebook 04's kernel with children.
+
+    ``benchmarks/learner_memory.py --case "make lab"``: notebooks 00 to 04 in a kernel
+    each, after the cache is built as ``make lab`` builds it (docs/jupyterhub.md,
+    "Memory", has all three ways in, and the hub's figures).
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "learner_memory.json"
+        script = str(HERE / "learner_memory.py")
+        subprocess.run(
+            [sys.executable, script, "--case", "make lab", "--json", str(out)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        figures = json.loads(out.read_text())["make lab"]
+    return {
+        "builder": figures["builders_peak_rss"]["smars_sim.analysis.execution_log"],
+        "kernel": figures["notebook_04_peak_with_children"],
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5, help="runs per measurement (best is kept)")
@@ -183,6 +210,9 @@ def main() -> int:
         (_ensemble() for _ in range(max(1, args.repeat - 3))), key=lambda r: r["seconds"]
     )
 
+    print("a learner through notebooks 00-04 with a cold cache, as make lab runs it …", flush=True)
+    learner = _learner_memory()
+
     ratio = full["seconds"] / same["seconds"]
     checks = [
         ("book matches >= 500,000 orders/s", f"{book_rate:,.0f} orders/s", book_rate >= 500_000),
@@ -203,6 +233,12 @@ def main() -> int:
             "peak memory <= 1.5 GB",
             f"{full['peak_rss'] / 2**30:.2f} GB",
             full["peak_rss"] <= 1.5 * 2**30,
+        ),
+        (
+            "a learner's peak through notebook 04, cold cache, make lab <= 500 MB "
+            "(the log's builder alone, then notebook 04's kernel and its children)",
+            f"{learner['builder'] / 2**20:,.0f} MB, then {learner['kernel'] / 2**20:,.0f} MB",
+            max(learner["builder"], learner["kernel"]) <= 500 * 2**20,
         ),
         (
             f"notebook scale ({NOTEBOOK_SCALE}) <= 0.5 s",

@@ -248,9 +248,22 @@ c.Spawner.args = [
     # Server extensions the course never uses (the language server, the classic
     # notebook's shim): each learner's server then holds about 10 MB less.
     "--ServerApp.jpserver_extensions={'jupyter_lsp': False, 'notebook_shim': False}",
+    # Kernels talk TCP on 127.0.0.1 ports that each learner's server picks alone. With
+    # the default port cache a kernel keeps its first ports through every restart: if
+    # another learner's kernel took one in the meantime, all five restarts fail on the
+    # same port and the kernel dies ("Address already in use"; seen in the load test).
+    # Uncached, each restart picks new ports and the kernel comes up.
+    "--KernelManager.cache_ports=False",
 ]
 # Lets the load test find strays; the path alone opens nothing (the folder is 0700 root).
-c.Spawner.environment = {"SMARS_HUB_STATE": str(state)}
+c.Spawner.environment = {
+    "SMARS_HUB_STATE": str(state),
+    # glibc's malloc: every block over 128 kB is its own mapping, returned to the
+    # system when freed. By default glibc raises that threshold after the first large
+    # free, and a kernel that once held a big table keeps its memory: notebook 04's
+    # kernel then rests at about 365 MB instead of 280 MB (docs/jupyterhub.md, "Memory").
+    "MALLOC_MMAP_THRESHOLD_": "131072",
+}
 
 # --------------------------------------------------- the class's shared cache
 # Notebook 04 reads the full-size execution log. Built for each learner it costs

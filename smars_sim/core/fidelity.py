@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .clock import OPEN_NS, format_time
-from .fmt import usd_report
+from .fmt import price, usd_report
 from .record import figure
 
 if TYPE_CHECKING:
@@ -185,7 +185,7 @@ def _usd(x: float) -> str:
 
 
 def _dollars(x: float) -> str:
-    return f"${x:,.2f}"
+    return price(x)
 
 
 def _pct(x: float) -> str:

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 
 from .clock import format_time
 
-__all__ = ["hhmm", "rate", "server_list", "usd", "usd_record", "usd_report"]
+__all__ = ["hhmm", "price", "rate", "server_list", "usd", "usd_record", "usd_report"]
 
 _UNITS = ((1e9, "B"), (1e6, "M"), (1e3, "k"))
 
@@ -64,6 +64,11 @@ def usd_report(value: float, *, minus: str = "-") -> str:
 def usd_record(value: float) -> str:
     """A record figure as the record writes it: ``$3.5B``, ``$3.15B``, ``$460M``, ``$2,000,000``."""
     return usd(value, 3, units="BM", trim=True)
+
+
+def price(dollars: float) -> str:
+    """A share price, to the cent: ``$14.34``, ``$1,234.50``."""
+    return f"${dollars:,.2f}"
 
 
 def hhmm(ns: int, seconds: bool = False) -> str:

@@ -266,14 +266,15 @@ class RiskGate:
             self.blocked[self.disabled[sid]] += 1
             return False
         cents = price if price is not None else self._touch(parent)
-        usd = cents * qty / 100
+        value = cents * qty / 100
         if self.max_shares is not None and qty > self.max_shares:
             return self._reject(
                 "size limit", server, now, f"{qty:,} shares > {self.max_shares:,.0f}"
             )
-        if self.max_usd is not None and usd > self.max_usd:
+        if self.max_usd is not None and value > self.max_usd:
+            limit = self.max_usd
             return self._reject(
-                "order value limit", server, now, f"${usd:,.0f} > ${self.max_usd:,.0f}"
+                "order value limit", server, now, f"{usd(value, units='')} > {usd(limit, units='')}"
             )
         collar = self.limits.price_collar_pct
         if collar is not None:
@@ -305,7 +306,7 @@ class RiskGate:
             self._tokens[sid] = tokens - 1
         cap = self.limits.capital_threshold_usd
         if cap is not None:
-            gross = self.gross_sent_usd + usd
+            gross = self.gross_sent_usd + value
             if gross > cap:
                 self.kill(
                     now,
@@ -325,7 +326,7 @@ class RiskGate:
                         f"{pct:g}% of {_millions(cap)} gross sent",
                         page=True,
                     )
-        self.gross_sent_usd += usd
+        self.gross_sent_usd += value
         return True
 
     def record(

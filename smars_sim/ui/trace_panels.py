@@ -18,6 +18,7 @@ from ..analysis.trace import find_parent, parent_fill_data, pick_examples, trace
 from ..core.builds import FLAG, old_build, rlp_build
 from ..core.clock import OPEN_NS, format_time
 from ..core.fleet import ParentOrder
+from ..core.fmt import price
 from ..core.result import Result
 from ..core.scenario import Scenario
 from ..viz.charts import book_depth, parent_fills
@@ -179,7 +180,7 @@ class BookViewer(Panel):
 
     def describe(self) -> str:
         rows = [
-            {"side": r["side"], "price": f"${r['price_usd']:,.2f}", "shares": f"{r['shares']:,}"}
+            {"side": r["side"], "price": price(r["price_usd"]), "shares": f"{r['shares']:,}"}
             for r in self.depth().to_dict("records")
         ]
         return self.summary() + "\n" + text_table(rows, ["side", "price", "shares"])

@@ -193,6 +193,11 @@ class MemorySampler:
     peak_hub_kb: int = 0
     peak_user_kb: dict[str, int] = field(default_factory=dict)
     peak_user_rss_kb: dict[str, int] = field(default_factory=dict)
+    #: Each learner by name, to know where they are when sampled.
+    learners: dict[str, Learner] = field(default_factory=dict)
+    #: A learner's peak while replaying or running the notebook's cells: "through the
+    #: notebook", before the class board's check (which forks a child of the kernel).
+    peak_user_notebook_kb: dict[str, int] = field(default_factory=dict)
     samples: int = 0
     _stop: threading.Event = field(default_factory=threading.Event)
 
@@ -213,6 +218,9 @@ class MemorySampler:
         self.peak_hub_kb = max(self.peak_hub_kb, hub)
         for user, kb in per_user.items():
             self.peak_user_kb[user] = max(self.peak_user_kb.get(user, 0), kb)
+            learner = self.learners.get(user)
+            if learner is not None and learner.stage.startswith(("replaying", "running cell")):
+                self.peak_user_notebook_kb[user] = max(self.peak_user_notebook_kb.get(user, 0), kb)
             self.peak_user_rss_kb[user] = max(
                 self.peak_user_rss_kb.get(user, 0), per_user_rss[user]
             )
@@ -791,7 +799,7 @@ def main() -> int:
     watchdog.start()
     base = f"https://127.0.0.1:{port}"
     os.environ["REQUESTS_CA_BUNDLE"] = CA_CERT["path"] = str(cert)
-    sampler = MemorySampler(proc.pid)
+    sampler = MemorySampler(proc.pid, learners={lr.name: lr for lr in learners})
     result: dict[str, Any] = {}
     try:
         wait_http(f"{base}/hub/login", deadline, proc)  # through the proxy
@@ -898,7 +906,12 @@ def main() -> int:
         ok = [lr for lr in learners if lr.ok]
         firsts = [lr.first_replay_s for lr in ok]
         charts = [lr.first_chart_s for lr in ok if lr.first_chart_s]
-        per_user_mb = [kb / 1024 for kb in sampler.peak_user_kb.values()]
+        names = {lr.name for lr in learners}
+        per_user_mb = [kb / 1024 for u, kb in sampler.peak_user_kb.items() if u in names]
+        notebook_mb = [kb / 1024 for kb in sampler.peak_user_notebook_kb.values()]
+        others_mb = {
+            u: round(kb / 1024) for u, kb in sampler.peak_user_kb.items() if u not in names
+        }
         result = {
             "learners": args.learners,
             "succeeded": len(ok),
@@ -922,8 +935,16 @@ def main() -> int:
                 "median": round(statistics.median(per_user_mb)) if per_user_mb else None,
                 "max": round(max(per_user_mb)) if per_user_mb else None,
             },
+            "memory_per_learner_through_notebook_mb_pss": {
+                "min": round(min(notebook_mb)) if notebook_mb else None,
+                "median": round(statistics.median(notebook_mb)) if notebook_mb else None,
+                "max": round(max(notebook_mb)) if notebook_mb else None,
+            },
+            "memory_other_hub_users_mb_pss": others_mb,
             "memory_per_learner_mb_rss_median": round(
-                statistics.median(kb / 1024 for kb in sampler.peak_user_rss_kb.values())
+                statistics.median(
+                    kb / 1024 for u, kb in sampler.peak_user_rss_kb.items() if u in names
+                )
             )
             if sampler.peak_user_rss_kb
             else None,
