@@ -29,6 +29,8 @@ import numpy as np
 from ..core.orders import CHILD_FIELDS, EXEC_FIELDS
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from ..core.result import Result
     from ..core.scenario import Scenario
 
@@ -147,7 +149,7 @@ def narrow(name: str, values: np.ndarray) -> np.ndarray:
 
 # Arrow arrays straight from numpy buffers. ``pa.array`` would do, but it asks whether
 # its input is a pandas object and so imports pandas (about 45 MB) into the builder.
-def _arrow(values: np.ndarray):  # -> pa.Array
+def _arrow(values: np.ndarray) -> pa.Array:
     import pyarrow as pa
 
     values = np.ascontiguousarray(values)
@@ -156,7 +158,7 @@ def _arrow(values: np.ndarray):  # -> pa.Array
     )
 
 
-def _strings(words: list[str] | tuple[str, ...]):  # -> pa.Array of strings
+def _strings(words: list[str] | tuple[str, ...]) -> pa.Array:
     import pyarrow as pa
 
     encoded = [w.encode() for w in words]
@@ -168,7 +170,7 @@ def _strings(words: list[str] | tuple[str, ...]):  # -> pa.Array of strings
     )
 
 
-def _categories(codes: np.ndarray, words):  # -> pa.DictionaryArray
+def _categories(codes: np.ndarray, words: pa.Array) -> pa.DictionaryArray:
     import pyarrow as pa
 
     codes = np.ascontiguousarray(codes)
@@ -180,7 +182,9 @@ def write_table(scenario: Scenario, table: Path, meta: Path) -> None:
     """Replay ``scenario`` and write its executions (compact) and summary as a cache file.
 
     The file is written beside its final name and moved into place, then its meta
-    (the summary and the file's sha256) the same way: a reader sees both or neither.
+    (the summary and the file's sha256) the same way. Nothing half-written is ever
+    under either name; a reader that meets a new file with an old meta finds the
+    sha256 differ and builds again.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -191,6 +195,8 @@ def write_table(scenario: Scenario, table: Path, meta: Path) -> None:
     summary = result.summary.as_dict()
     table.parent.mkdir(parents=True, exist_ok=True)
     tmp = table.with_name(f"{table.name}.{os.getpid()}.partial")
+    if len(result.symbols) > np.iinfo(np.int16).max:  # the symbol codes are int16
+        raise OverflowError(f"{len(result.symbols)} symbols do not fit int16 codes")
     symbols = _strings(result.symbols)
     sides = _strings(SIDES)
     # A slice of rows at a time (one row group each): the full-size replay's logs are
