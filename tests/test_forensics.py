@@ -124,7 +124,7 @@ def test_a_failed_write_leaves_no_partial_file(cache, monkeypatch):
     def full_disk(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(execution_log, "execution_arrays", full_disk)
+    monkeypatch.setattr(execution_log, "execution_rows", full_disk)
     with pytest.raises(OSError, match="No space"):
         fx.full_day_executions(SMALL.with_(seed=5))
     assert not list(cache.glob("*.partial")) and not list(cache.glob("*.parquet"))
@@ -343,3 +343,58 @@ def test_a_damaged_file_does_not_verify(tmp_path):
     meta.write_text("{")
     assert not execution_log.verified_file(table, meta)
     assert not execution_log.verified_file(tmp_path / "absent.parquet", meta)
+
+
+# ----------------------------------------------------------------------------------
+# Notebook 04's first line: the log built before the kernel grows
+# ----------------------------------------------------------------------------------
+def test_prepare_runs_the_builder_in_a_process_of_its_own(monkeypatch, capsys):
+    from smars_sim.course import full_day_log
+
+    calls = []
+
+    def fake_run(argv, **kwargs):
+        calls.append(argv)
+        return subprocess.CompletedProcess(argv, 0, "", "")
+
+    monkeypatch.setattr(full_day_log.subprocess, "run", fake_run)
+    full_day_log.prepare()
+    assert calls == [[sys.executable, "-m", "smars_sim.analysis.execution_log", "build-cache"]]
+    assert capsys.readouterr().out == ""  # nothing to say when it is built
+
+
+def test_prepare_says_one_line_and_never_raises(monkeypatch, capsys):
+    from smars_sim.course import full_day_log
+
+    monkeypatch.setattr(full_day_log.sys, "executable", "/bin/false")
+    full_day_log.prepare()  # exits 1 with nothing on stderr
+    monkeypatch.setattr(full_day_log.sys, "executable", "/nonexistent/python")
+    full_day_log.prepare()  # cannot even start
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2
+    assert lines[0] == (
+        "The full-size log was not built in advance (exit 1); the drill builds it later."
+    )
+    assert lines[1].startswith("The full-size log was not built in advance (")
+
+
+def test_prepare_imports_nothing_heavy():
+    """Its point is to run while the kernel is small: no numpy, pandas, pyarrow or altair."""
+    probe = (
+        "import sys; import smars_sim.course.full_day_log; "
+        "print(sorted(m for m in ('numpy', 'pandas', 'pyarrow', 'altair', 'ipywidgets')"
+        " if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_build_cache_counts_a_verified_shared_copy_as_built(cache, tmp_path, monkeypatch):
+    shared = tmp_path / "shared"
+    built = fx.build_shared_cache(shared, SMALL)
+    monkeypatch.setenv(fx.SHARED_CACHE_ENV, str(shared))
+    monkeypatch.setattr(
+        execution_log, "write_table", lambda *a: pytest.fail("built despite the shared copy")
+    )
+    assert execution_log.build_cache(None, SMALL) == built
+    assert not cache.exists()  # nothing written to the learner's own cache

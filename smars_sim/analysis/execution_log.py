@@ -16,11 +16,13 @@ and pyarrow only.
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import json
 import os
 import pickle
 import sys
+from array import array
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -37,14 +39,17 @@ if TYPE_CHECKING:
 __all__ = [
     "COMPACT_DTYPES",
     "EXECUTION_COLUMNS",
+    "SHARED_CACHE_ENV",
     "SIDES",
     "build_cache",
     "cache_dir",
     "cache_key",
     "cache_paths",
     "execution_arrays",
+    "execution_rows",
     "field_view",
     "parent_lookup",
+    "shared_cache_dir",
     "verified_file",
     "write_table",
 ]
@@ -73,6 +78,9 @@ COMPACT_DTYPES: dict[str, str] = {
 }
 #: Rows per row group of the cache file (and per slice built and written at a time).
 ROW_GROUP = 500_000
+#: A read-only folder with the full-day log built once for a whole class (see
+#: ``forensics.build_shared_cache``); learners read it and never write there.
+SHARED_CACHE_ENV = "SMARS_SHARED_CACHE"
 #: Key of the cache file's sha256 in its ``.json`` meta.
 SHA256_KEY = "parquet_sha256"
 #: Bump when the cached table's layout changes (2: compact integer columns).
@@ -115,15 +123,32 @@ def execution_arrays(result: Result, rows: slice | None = None) -> dict[str, np.
         :data:`EXECUTION_COLUMNS`, in order. ``symbol`` holds indexes into
         ``result.symbols``; ``side`` holds indexes into :data:`SIDES`.
     """
+    child_parent = field_view(result.children, CHILD_FIELDS, "parent_id")
+    return execution_rows(result.journal, child_parent, parent_lookup(result), rows)
+
+
+def execution_rows(
+    journal: array,
+    child_parent: np.ndarray,
+    lookup: tuple[np.ndarray, np.ndarray, np.ndarray],
+    rows: slice | None = None,
+) -> dict[str, np.ndarray]:
+    """:func:`execution_arrays` from its parts: the one definition of an execution row.
+
+    Args:
+        journal: The execution log (``Result.journal``, flat, see ``EXEC_FIELDS``).
+        child_parent: Each child order's parent id, by row (a child's id is its row + 1).
+        lookup: :func:`parent_lookup`'s arrays, indexed by parent id.
+        rows: Only these executions (default: all).
+    """
     rows = rows or slice(None)
-    server, symbol, side = parent_lookup(result)
+    server, symbol, side = lookup
 
     def field(name: str) -> np.ndarray:
-        return field_view(result.journal, EXEC_FIELDS, name)[rows]
+        return field_view(journal, EXEC_FIELDS, name)[rows]
 
     order_id = field("order_id")
-    # A child's id is its row number + 1.
-    parents = field_view(result.children, CHILD_FIELDS, "parent_id")[order_id - 1]
+    parents = child_parent[order_id - 1]
     columns = {
         "time_ns": field("time").copy(),
         "server": server[parents],
@@ -186,26 +211,38 @@ def write_table(scenario: Scenario, table: Path, meta: Path) -> None:
     under either name; a reader that meets a new file with an old meta finds the
     sha256 differ and builds again.
     """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     from ..fixes import replay
 
     result = replay(scenario)
     summary = result.summary.as_dict()
-    table.parent.mkdir(parents=True, exist_ok=True)
-    tmp = table.with_name(f"{table.name}.{os.getpid()}.partial")
     if len(result.symbols) > np.iinfo(np.int16).max:  # the symbol codes are int16
         raise OverflowError(f"{len(result.symbols)} symbols do not fit int16 codes")
-    symbols = _strings(result.symbols)
+    # The replay's logs are the largest thing this process ever holds (about 290 MB at
+    # full size). Of the child-order log the table needs only each child's parent:
+    # keep that (4 bytes a child) and let the rest go before pyarrow is even imported,
+    # so the peak is the replay's own.
+    child_parent = field_view(result.children, CHILD_FIELDS, "parent_id").astype(np.int32)
+    lookup = parent_lookup(result)
+    journal, words = result.journal, list(result.symbols)
+    del result
+    # The finished simulation's objects refer to each other (the fleet and the engine's
+    # callbacks), so its logs go only when the cycle collector runs: run it now.
+    gc.collect()
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table.parent.mkdir(parents=True, exist_ok=True)
+    tmp = table.with_name(f"{table.name}.{os.getpid()}.partial")
+    symbols = _strings(words)
     sides = _strings(SIDES)
-    # A slice of rows at a time (one row group each): the full-size replay's logs are
-    # the largest thing in memory, and the table is never built whole beside them.
+    # A slice of rows at a time (one row group each): the table is never built whole
+    # beside the execution log.
     rows = summary["executions"]
     writer: pq.ParquetWriter | None = None
     try:
         for start in range(0, max(rows, 1), ROW_GROUP):
-            columns = execution_arrays(result, slice(start, start + ROW_GROUP))
+            columns = execution_rows(journal, child_parent, lookup, slice(start, start + ROW_GROUP))
             arrays = {}
             for name, values in columns.items():
                 if name == "symbol":
@@ -229,7 +266,7 @@ def write_table(scenario: Scenario, table: Path, meta: Path) -> None:
         raise
     if writer is not None:
         writer.close()
-    del result
+    del journal, child_parent
     # The meta records the file's sha256: a later read checks every byte, not just
     # the row count (a flipped bit can keep the count and change a price).
     summary[SHA256_KEY] = file_sha256(tmp)
@@ -296,18 +333,31 @@ def verified_file(table: Path, meta: Path) -> bool:
         return False
 
 
+def shared_cache_dir() -> Path | None:
+    """The class's read-only cache folder (``$SMARS_SHARED_CACHE``), or ``None``."""
+    folder = os.environ.get(SHARED_CACHE_ENV)
+    return Path(folder) if folder else None
+
+
 def build_cache(folder: Path | None = None, scenario: Scenario | None = None) -> Path:
     """Build the full-day cache file in ``folder`` (default: the user's) unless it is there.
 
     A class hub runs it once for every learner before they arrive, into a read-only
     shared folder (``docs/jupyterhub.md``); ``make lab`` runs it for a learner alone
-    before Jupyter starts. Either way no kernel holds the learner's memory while the
-    full-size replay runs beside it.
+    before Jupyter starts, and notebook 04 before its own imports
+    (``smars_sim.course.full_day_log``). Either way no big kernel holds the learner's
+    memory while the full-size replay runs beside it. With no ``folder``, a verified
+    copy in the class's shared cache counts as built.
 
     Returns:
         The parquet file (its ``.json`` meta beside it).
     """
     scenario = scenario or full_day()
+    shared = shared_cache_dir()
+    if folder is None and shared is not None:
+        table, meta = cache_paths(scenario, shared)
+        if verified_file(table, meta):
+            return table
     table, meta = cache_paths(scenario, None if folder is None else Path(folder))
     if not verified_file(table, meta):
         write_table(scenario, table, meta)

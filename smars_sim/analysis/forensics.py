@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import pickle
 import subprocess
 import sys
@@ -32,11 +31,13 @@ from .execution_log import (
     COMPACT_DTYPES,
     EXECUTION_COLUMNS,
     SHA256_KEY,
+    SHARED_CACHE_ENV,
     build_cache,
     cache_dir,
     cache_key,
     cache_paths,
     full_day,
+    shared_cache_dir,
     write_table,
 )
 
@@ -68,17 +69,6 @@ __all__ = [
 # --------------------------------------------------------------------------
 # The cached full-size execution log (written by analysis.execution_log)
 # --------------------------------------------------------------------------
-#: A read-only folder with the full-day log built once for a whole class (see
-#: :func:`build_shared_cache`); learners read it and never write there.
-SHARED_CACHE_ENV = "SMARS_SHARED_CACHE"
-
-
-def shared_cache_dir() -> Path | None:
-    """The class's read-only cache folder (``$SMARS_SHARED_CACHE``), or ``None``."""
-    folder = os.environ.get(SHARED_CACHE_ENV)
-    return Path(folder) if folder else None
-
-
 def build_shared_cache(folder: str | Path, scenario: Scenario | None = None) -> Path:
     """Build the full-day log once into ``folder``, for every learner of a class to read.
 
