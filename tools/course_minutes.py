@@ -41,7 +41,7 @@ EXERCISE_MINUTES = 3.0
 #: ``test_laptop_widths.py::test_no_output_is_cut_off[1920x1080-NN]`` (open the
 #: notebook, Run All, measure every output), so an upper bound. Measured on the
 #: 2-core course machine shared with other jobs, notebook 04 with its full-size
-#: cache built (a cold cache adds about half a minute once).
+#: cache built (a cold cache adds about ten seconds once).
 MEASURED_RUN_ALL_S: dict[str, float] = {
     "00": 14.4,
     "01": 20.4,
