@@ -1,15 +1,17 @@
 """The execution log as columns, and the full-day cache file's writer (numpy only).
 
-One definition of an execution row lives here: :func:`execution_arrays` joins each
-execution to its child order and parent, without copying the (large) flat logs.
-``tables.executions`` wraps these arrays in a DataFrame; :func:`write_table` writes
-them, a slice of rows at a time, as the full-day cache file that notebook 04 reads.
+One definition of an execution row lives here: :func:`execution_rows` joins each
+execution to its child order and parent, without copying the (large) flat logs
+(:func:`execution_arrays` does it for a finished replay). ``tables.executions`` wraps
+these arrays in a DataFrame; :func:`write_table` writes them, a slice of rows at a
+time, as the full-day cache file that notebook 04 reads.
 
-Why a module of its own, free of pandas: the full-day cache is built in a child
-process of the learner's kernel (``forensics.BUILD_IN_CHILD``) or once by ``make lab``
-or the class hub. That process holds the full-size replay's logs (about 290 MB), and
-importing pandas there would add about 45 MB more to a learner's peak for nothing.
-``python -m smars_sim.analysis.execution_log build-from-stdin`` runs it with numpy
+Why a module of its own, free of pandas: the full-day cache is built by a process of
+its own, started by the class hub, by ``make lab``, by notebook 04's set-up cell
+(``smars_sim.course.full_day_log``) or, failing those, by the drill itself
+(``forensics.BUILD_IN_CHILD``). That process holds the full-size replay's logs (about
+290 MB), and pandas there would add about 45 MB more to a learner's peak for nothing.
+``python -m smars_sim.analysis.execution_log build-cache [DIR]`` runs it with numpy
 and pyarrow only.
 """
 
