@@ -140,25 +140,14 @@ def test_every_modelled_row_of_the_unseen_ensemble_holds(unseen):
     assert not failing, failing
 
 
+def _fidelity(*args: str) -> list[str]:
+    """``smars-sim fidelity`` at the smallest scale, with these arguments, as JSON."""
+    return [sys.executable, "-m", "smars_sim.cli", "fidelity", "--scale", "0.01", *args, "--json"]
+
+
 def test_the_ensemble_json_has_every_field():
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "smars_sim.cli",
-            "fidelity",
-            "--scale",
-            "0.01",
-            "--seeds",
-            "21,22",
-            "--market-seeds",
-            "221",
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    command = _fidelity("--seeds", "21,22", "--market-seeds", "221")
+    run = subprocess.run(command, capture_output=True, text=True, check=False)
     assert run.returncode == 0, run.stderr
     rows = json.loads(run.stdout)
     keys = {"figure", "record", "source", "kind", "tolerance", "median", "min", "max", "runs"}
@@ -169,19 +158,7 @@ def test_the_ensemble_json_has_every_field():
 
 
 def test_the_ensemble_output_is_deterministic():
-    command = [
-        sys.executable,
-        "-m",
-        "smars_sim.cli",
-        "fidelity",
-        "--scale",
-        "0.01",
-        "--seeds",
-        "31,32",
-        "--market-seeds",
-        "231,232",
-        "--json",
-    ]
+    command = _fidelity("--seeds", "31,32", "--market-seeds", "231,232")
     first = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     second = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     assert first == second
