@@ -45,3 +45,17 @@ def test_loss_by_rollback_time():
     losses = [loss for _, loss in rows]
     # An earlier rollback puts the morning's arriving parents on Power Peg sooner (¶27).
     assert losses[0] > losses[1] > losses[2] > 0
+
+
+def test_rollback_table_marks_the_replays_own_time():
+    """Notebook 05's table: one row per time, the scenario's rollback time marked once."""
+    from smars_sim.analysis.runs import day, loss_by_rollback, rollback_table
+    from smars_sim.core.fmt import hhmm, usd
+
+    times = ("09:40", "09:45", "09:50")
+    rows = rollback_table(day(), times)
+    assert [r["rollback at"] for r in rows] == list(times)
+    assert [r["loss"] for r in rows] == [usd(loss) for _, loss in loss_by_rollback(times)]
+    marked = [r["rollback at"] for r in rows if r[""]]
+    assert marked == [hhmm(day().scenario.t("rollback_at"))]  # the kit's choice
+    assert rollback_table(day(rollback_at="10:00"), times)[1][""] == ""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..core.fmt import hhmm, usd
 from ..core.result import Result
 from ..core.scenario import Scenario
 
@@ -18,6 +19,7 @@ __all__ = [
     "loss_by_rollback",
     "normal_morning",
     "notebook_scenario",
+    "rollback_table",
     "run",
 ]
 
@@ -84,3 +86,26 @@ def loss_by_rollback(
         ``(time, loss_usd)`` per time, in the order given.
     """
     return [(t, day(rollback_at=t, **overrides).summary.loss_usd) for t in times]
+
+
+def rollback_table(result: Result, times: tuple[str, ...] = ROLLBACK_TIMES) -> list[dict[str, str]]:
+    """Notebook 05's table: the loss for each rollback time, the replay's own time marked.
+
+    Args:
+        result: The notebook's replay: its rollback time is the one marked (the kit's
+            choice, which the calibration assumes).
+        times: Rollback start times, ``"HH:MM"``.
+
+    Returns:
+        One row per time: ``rollback at``, ``loss`` (dollars, as text) and a mark.
+    """
+    at = result.scenario.t("rollback_at")
+    assumed = hhmm(at) if at is not None else None  # a replay without one marks none
+    return [
+        {
+            "rollback at": t,
+            "loss": usd(loss),
+            "": "the replay's (kit's choice)" if t == assumed else "",
+        }
+        for t, loss in loss_by_rollback(times)
+    ]

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from ..analysis.plans import Plan
-from ..analysis.runs import day, loss_by_rollback
+from ..analysis.runs import day, rollback_table
 from ..core.clock import format_time, parse_time
 from ..core.fmt import usd
 from ..core.record import figure
@@ -20,9 +20,9 @@ __all__ = [
     "day",
     "figure",
     "format_time",
-    "loss_by_rollback",
     "md",
     "parse_time",
+    "rollback_table",
     "rollback_view",
     "table",
     "usd",
